@@ -1,0 +1,132 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import make_password
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
+
+from .timezones import validate_timezone
+
+
+class Role(models.TextChoices):
+    ADMINISTRATOR = "administrator", "Administrator"
+    USER = "user", "User"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        # E-mail is the username and is matched case-insensitively.
+        return self.get(email__iexact=username)
+
+    def create_user(self, email, password=None, **fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.password = make_password(password)  # None gives an unusable password
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.setdefault("role", Role.ADMINISTRATOR)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser):
+    """A login. E-mail is the username; the role decides whether rules apply at all."""
+
+    email = models.EmailField(
+        "e-mail",
+        max_length=254,
+        unique=True,
+        error_messages={"unique": "A user with this e-mail address already exists."},
+    )
+    name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ADMINISTRATOR)
+    reseller = models.ForeignKey(
+        "resellers.Reseller",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    timezone = models.CharField(
+        "time zone", max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    ip_whitelist = models.JSONField(
+        "IP whitelist",
+        default=list,
+        blank=True,
+        help_text="Entries as typed; empty means any address.",
+    )
+    shared_ticket = models.BooleanField(
+        "shared ticket",
+        default=False,
+        help_text="Other users in the same scope may see the tickets this user raises.",
+    )
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Bumped whenever the user's groups or own rules change: part of the permission
+    # cache key, so the next request resolves afresh on every app server.
+    access_version = models.PositiveIntegerField(default=0, editable=False)
+    # Bumped when role, e-mail, whitelist or the active flag change: part of the session
+    # auth hash, so such changes end the user's other sessions.
+    session_version = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_unique_ci",
+                violation_error_message="A user with this e-mail address already exists.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    def save(self, *args, **kwargs):
+        # access_version is only ever bumped by an UPDATE in permissions.signals; a full
+        # save from an instance loaded earlier must not write an old version back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "access_version"
+            ]
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    @property
+    def is_administrator(self) -> bool:
+        return self.role == Role.ADMINISTRATOR
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django hashes only the password; the session version lets other credential
+        # changes (role, e-mail, whitelist, deactivation) end sessions the same way.
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_version}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def end_sessions(self) -> None:
+        """Invalidate every session of this user (the caller saves the user)."""
+        self.session_version += 1

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class PermissionsConfig(AppConfig):
+    name = "permissions"
+    verbose_name = "Permissions"
+
+    def ready(self):
+        from . import signals  # noqa: F401

@@ -1,0 +1,213 @@
+"""The one resolver: a user's effective permissions, as ACCESS_MODEL.md defines them.
+
+Everything that asks "may this user do this?" (middleware, templates, API, commands, the
+effective-permission grid) calls ``effective_permissions``. The rules are applied by the
+pure function ``resolve`` over plain data, so the what-if grid and the tests use exactly
+the same code as the request path.
+
+Caching: the resolved object is kept in Django's cache under ``access:<user id>:<access
+version>``. Every change to a user's groups or own rules, and every change to a group's
+defaults or rules, bumps ``access_version`` on the affected users' rows in the same
+transaction as the change (see ``permissions.signals``). The user row is loaded on every
+request anyway, so a warm check costs no query, and a change is seen on the next request
+of every app server, whatever the cache holds. A cache failure falls back to the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+
+from .areas import ACTION_BITS, ACTIONS, ALL_ACTIONS_MASK, actions_of, get_area, is_area
+
+logger = logging.getLogger(__name__)
+
+CACHE_KEY_FORMAT = "access:{user_id}:{version}"
+
+
+@dataclass(frozen=True)
+class GroupData:
+    name: str
+    defaults: int
+
+
+@dataclass(frozen=True)
+class RuleData:
+    area: str
+    actions: int
+    effect: str  # "allow" or "deny"
+    group: str | None = None  # None for the user's own rule
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reasons: tuple[str, ...]
+
+
+def _rule_source(rule: RuleData) -> str:
+    return f"group '{rule.group}'" if rule.group is not None else "user's own rule"
+
+
+@dataclass
+class EffectivePermissions:
+    """The answer for one user: ``can(area, action)`` is two dict look-ups and bit tests.
+
+    ``every_area`` holds the actions granted on every area (by groups in defaults mode);
+    ``allowed`` and ``denied`` hold per-area masks. The remaining fields only explain.
+    """
+
+    active: bool = True
+    administrator: bool = False
+    every_area: int = 0
+    allowed: dict[str, int] = field(default_factory=dict)
+    denied: dict[str, int] = field(default_factory=dict)
+    default_sources: tuple[tuple[str, int], ...] = ()
+    granular_groups: tuple[str, ...] = ()
+    rules: tuple[RuleData, ...] = ()
+    has_groups_or_rules: bool = False
+
+    def mask(self, area: str) -> int:
+        """The bit mask of actions this user may take on ``area``."""
+        if not self.active:
+            return 0
+        if self.administrator:
+            return ALL_ACTIONS_MASK
+        return (self.every_area | self.allowed.get(area, 0)) & ~self.denied.get(area, 0)
+
+    def can(self, area: str, action: str) -> bool:
+        if not is_area(area):
+            return False
+        return bool(self.mask(area) & ACTION_BITS[action])
+
+    def actions(self, area: str) -> list[str]:
+        return actions_of(self.mask(area)) if is_area(area) else []
+
+    def can_read_any(self, area: str) -> bool:
+        return self.can(area, "read")
+
+    def explain(self, area: str, action: str) -> Decision:
+        """Whether the action is allowed, and each group, rule or role that decided it."""
+        bit = ACTION_BITS[action]
+        label = get_area(area).key
+        if not self.active:
+            return Decision(False, ("inactive user: an inactive user can do nothing",))
+        if self.administrator:
+            return Decision(
+                True, ("administrator: every action on every area; rules do not apply",)
+            )
+        grants = [
+            f"group '{name}' default permissions grant {action} on every area (no allow rules)"
+            for name, mask in self.default_sources
+            if mask & bit
+        ]
+        denies = []
+        for rule in self.rules:
+            if rule.area != area or not rule.actions & bit:
+                continue
+            if rule.effect == "allow":
+                grants.append(f"{_rule_source(rule)}: allow rule grants {action} on {label}")
+            else:
+                denies.append(f"{_rule_source(rule)}: deny rule takes away {action} on {label}")
+        if denies:
+            overridden = [f"overridden by the deny: {g}" for g in grants]
+            return Decision(False, tuple(denies + overridden))
+        if grants:
+            return Decision(True, tuple(grants))
+        if not self.has_groups_or_rules:
+            return Decision(
+                False, ("no groups and no own rules: a user starts with no permissions",)
+            )
+        reasons = [f"no group or rule grants {action} on {label}"]
+        reasons += [
+            f"group '{name}' is granular: its defaults are ignored, only its allow rules grant"
+            for name in self.granular_groups
+        ]
+        return Decision(False, tuple(reasons))
+
+
+INACTIVE = EffectivePermissions(active=False)
+ADMINISTRATOR = EffectivePermissions(administrator=True)
+
+
+def resolve(groups: list[GroupData], rules: list[RuleData]) -> EffectivePermissions:
+    """Apply ACCESS_MODEL.md's resolution to plain data (a non-administrator, active user).
+
+    ``rules`` holds the rules of every group in ``groups`` (with ``group`` set to its
+    name) and the user's own rules (``group`` None).
+    """
+    granular = {rule.group for rule in rules if rule.effect == "allow" and rule.group}
+    every_area = 0
+    default_sources = []
+    for group in groups:
+        if group.name not in granular:
+            every_area |= group.defaults
+            default_sources.append((group.name, group.defaults))
+    allowed: dict[str, int] = {}
+    denied: dict[str, int] = {}
+    for rule in rules:
+        target = allowed if rule.effect == "allow" else denied
+        target[rule.area] = target.get(rule.area, 0) | rule.actions
+    return EffectivePermissions(
+        every_area=every_area,
+        allowed=allowed,
+        denied=denied,
+        default_sources=tuple(default_sources),
+        granular_groups=tuple(sorted(g for g in granular)),
+        rules=tuple(sorted(rules, key=lambda r: (r.area, r.effect, r.group or ""))),
+        has_groups_or_rules=bool(groups or rules),
+    )
+
+
+def load_from_database(user) -> EffectivePermissions:
+    """Two queries: the user's groups, then their rules and the user's own rules."""
+    from .models import Group, Rule
+
+    groups = list(Group.objects.filter(members=user).values_list("id", "name", "defaults"))
+    names = {group_id: name for group_id, name, _ in groups}
+    rule_rows = Rule.objects.filter(Q(group_id__in=list(names)) | Q(user_id=user.pk))
+    rules = [
+        RuleData(area=area, actions=actions, effect=effect, group=names.get(group_id))
+        for group_id, area, actions, effect in rule_rows.values_list(
+            "group_id", "area", "actions", "effect"
+        )
+    ]
+    return resolve([GroupData(name, defaults) for _, name, defaults in groups], rules)
+
+
+def effective_permissions(user) -> EffectivePermissions:
+    """The user's effective permissions: from the cache when warm, else the database."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return INACTIVE
+    if user.is_administrator:
+        return ADMINISTRATOR
+    key = CACHE_KEY_FORMAT.format(user_id=user.pk, version=user.access_version)
+    try:
+        cached = cache.get(key)
+    except Exception:  # an unreachable cache must never turn into "allow"
+        logger.warning("Permission cache unreachable; resolving from the database.")
+        return load_from_database(user)
+    if isinstance(cached, EffectivePermissions):
+        return cached
+    resolved = load_from_database(user)
+    try:
+        cache.set(key, resolved, settings.ACCESS_CACHE_TIMEOUT)
+    except Exception:
+        logger.warning("Permission cache unreachable; result not cached.")
+    return resolved
+
+
+__all__ = [
+    "ACTIONS",
+    "Decision",
+    "EffectivePermissions",
+    "GroupData",
+    "RuleData",
+    "effective_permissions",
+    "load_from_database",
+    "resolve",
+]
