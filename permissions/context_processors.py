@@ -1,20 +1,22 @@
-from django.urls import NoReverseMatch, reverse
+from django.conf import settings
+from django.urls import NoReverseMatch, get_urlconf, reverse
 from django.utils.functional import SimpleLazyObject
 
 from .areas import all_areas
 from .resolver import effective_permissions
 
-# Each area's page, when it has one: "<key>-list" in the URL configuration.
-_AREA_URLS: dict[str, str | None] = {}
+# Each area's page, when it has one: "<key>-list" in the URL configuration in force.
+_AREA_URLS: dict[tuple[str, str], str | None] = {}
 
 
 def _area_url(key: str) -> str | None:
-    if key not in _AREA_URLS:
+    cache_key = (str(get_urlconf() or settings.ROOT_URLCONF), key)
+    if cache_key not in _AREA_URLS:
         try:
-            _AREA_URLS[key] = reverse(f"{key}-list")
+            _AREA_URLS[cache_key] = reverse(f"{key}-list")
         except NoReverseMatch:
-            _AREA_URLS[key] = None
-    return _AREA_URLS[key]
+            _AREA_URLS[cache_key] = None
+    return _AREA_URLS[cache_key]
 
 
 def _navigation(request):
