@@ -58,7 +58,9 @@ class EffectivePermissions:
     """The answer for one user: ``can(area, action)`` is two dict look-ups and bit tests.
 
     ``every_area`` holds the actions granted on every area (by groups in defaults mode);
-    ``allowed`` and ``denied`` hold per-area masks. The remaining fields only explain.
+    ``allowed`` and ``denied`` hold per-area masks. The remaining fields only explain; an
+    object rebuilt from the cache carries only the masks and ``user_id``, and loads the
+    explanation from the database the first time ``explain`` is asked.
     """
 
     active: bool = True
@@ -70,6 +72,8 @@ class EffectivePermissions:
     granular_groups: tuple[str, ...] = ()
     rules: tuple[RuleData, ...] = ()
     has_groups_or_rules: bool = False
+    user_id: int | None = None
+    explained: bool = True
 
     def mask(self, area: str) -> int:
         """The bit mask of actions this user may take on ``area``."""
@@ -92,6 +96,8 @@ class EffectivePermissions:
 
     def explain(self, area: str, action: str) -> Decision:
         """Whether the action is allowed, and each group, rule or role that decided it."""
+        if not self.explained:
+            return _load_for_explanation(self.user_id).explain(area, action)
         bit = ACTION_BITS[action]
         label = get_area(area).key
         if not self.active:
@@ -128,6 +134,33 @@ class EffectivePermissions:
             for name in self.granular_groups
         ]
         return Decision(False, tuple(reasons))
+
+    def cache_value(self) -> tuple:
+        """The compact form kept in the cache: only what ``can`` needs."""
+        return (
+            self.every_area,
+            tuple(self.allowed.items()),
+            tuple(self.denied.items()),
+            self.has_groups_or_rules,
+        )
+
+    @classmethod
+    def from_cache_value(cls, value: tuple, user_id: int) -> EffectivePermissions:
+        every_area, allowed, denied, has_any = value
+        return cls(
+            every_area=every_area,
+            allowed=dict(allowed),
+            denied=dict(denied),
+            has_groups_or_rules=has_any,
+            user_id=user_id,
+            explained=False,
+        )
+
+
+def _load_for_explanation(user_id):
+    from django.contrib.auth import get_user_model
+
+    return load_from_database(get_user_model().objects.get(pk=user_id))
 
 
 INACTIVE = EffectivePermissions(active=False)
@@ -191,11 +224,11 @@ def effective_permissions(user) -> EffectivePermissions:
     except Exception:  # an unreachable cache must never turn into "allow"
         logger.warning("Permission cache unreachable; resolving from the database.")
         return load_from_database(user)
-    if isinstance(cached, EffectivePermissions):
-        return cached
+    if isinstance(cached, tuple) and len(cached) == 4:
+        return EffectivePermissions.from_cache_value(cached, user.pk)
     resolved = load_from_database(user)
     try:
-        cache.set(key, resolved, settings.ACCESS_CACHE_TIMEOUT)
+        cache.set(key, resolved.cache_value(), settings.ACCESS_CACHE_TIMEOUT)
     except Exception:
         logger.warning("Permission cache unreachable; result not cached.")
     return resolved

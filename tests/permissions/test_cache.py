@@ -156,3 +156,11 @@ def test_an_unreachable_redis_resolves_from_the_database_without_granting(granul
     access = effective_permissions(fresh(user))
     assert access.can("customer", "read")
     assert not access.can("customer", "delete")
+
+
+def test_a_cached_answer_still_explains_itself(member):
+    warm = effective_permissions(fresh(member))
+    assert not warm.explained  # rebuilt from the compact cached form
+    decision = warm.explain("customer", "read")
+    assert decision.allowed
+    assert decision.reasons == ("group 'Granular': allow rule grants read on customer",)

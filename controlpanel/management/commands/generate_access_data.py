@@ -1,0 +1,95 @@
+"""Bulk-build a large access configuration for benchmarks: users, groups, rules and
+memberships, with bulk inserts and a progress bar on stderr."""
+
+import random
+import sys
+
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import Role, User
+from permissions.areas import ALL_ACTIONS_MASK, all_areas
+from permissions.models import Group, Rule
+
+BATCH = 5000
+
+
+def progress(label: str, done: int, total: int, stream=sys.stderr) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    stream.write(f"\r{label:<12} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        stream.write("\n")
+    stream.flush()
+
+
+class Command(BaseCommand):
+    help = "Create N users, M groups and R rules (bulk) for benchmarks; refuses a non-empty panel."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--users", type=int, default=100_000)
+        parser.add_argument("--groups", type=int, default=1_000)
+        parser.add_argument("--rules", type=int, default=20_000)
+        parser.add_argument("--groups-per-user", type=int, default=3)
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    def handle(self, *args, users, groups, rules, groups_per_user, seed, quiet, **options):
+        for name, value in (("--users", users), ("--groups", groups), ("--rules", rules)):
+            if value < 0:
+                raise CommandError(f"{name} must be zero or more.", returncode=2)
+        areas = [area.key for area in all_areas()]
+        if groups and rules > groups * len(areas) * 2:
+            raise CommandError(
+                f"--rules: at most {groups * len(areas) * 2} rules fit {groups} groups "
+                "(one allow and one deny per area).",
+                returncode=2,
+            )
+        if Group.objects.filter(name__startswith="Bench group ").exists():
+            raise CommandError("Benchmark data already exists in this database.", returncode=2)
+        rng = random.Random(seed)
+        show = (lambda *a: None) if quiet else progress
+        with transaction.atomic():
+            group_objs = Group.objects.bulk_create(
+                [
+                    Group(name=f"Bench group {i:05d}", defaults=rng.randint(0, ALL_ACTIONS_MASK))
+                    for i in range(groups)
+                ],
+                batch_size=BATCH,
+            )
+            show("groups", groups, groups)
+            slots = [(g, a, e) for g in group_objs for a in areas for e in ("allow", "deny")]
+            chosen = rng.sample(slots, rules) if rules else []
+            for start in range(0, len(chosen), BATCH):
+                Rule.objects.bulk_create(
+                    [
+                        Rule(group=g, area=a, effect=e, actions=rng.randint(1, ALL_ACTIONS_MASK))
+                        for g, a, e in chosen[start : start + BATCH]
+                    ]
+                )
+                show("rules", min(start + BATCH, len(chosen)), len(chosen))
+            password = make_password("bench-password-not-for-use")
+            membership = Group.members.through
+            for start in range(0, users, BATCH):
+                batch = User.objects.bulk_create(
+                    [
+                        User(
+                            email=f"bench{i:06d}@example.com",
+                            name=f"Bench User {i}",
+                            role=Role.USER if i % 50 else Role.ADMINISTRATOR,
+                            password=password,
+                        )
+                        for i in range(start, min(start + BATCH, users))
+                    ]
+                )
+                if group_objs:
+                    membership.objects.bulk_create(
+                        [
+                            membership(user_id=u.pk, group_id=g.pk)
+                            for u in batch
+                            for g in rng.sample(group_objs, min(groups_per_user, len(group_objs)))
+                        ]
+                    )
+                show("users", min(start + BATCH, users), users)
+        self.stdout.write(f"Created {users} users, {groups} groups, {rules} rules.")
