@@ -1,12 +1,16 @@
 from django import forms
 from django.contrib.auth import authenticate, password_validation
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 
 from permissions.client_ip import client_ip
-from permissions.ipwhitelist import ip_allowed
+from permissions.forms import VersionField
+from permissions.ipwhitelist import ip_allowed, parse_whitelist, stored_whitelist, typed_entries
+from permissions.models import Group
+from resellers.models import Reseller
 
-from .models import User
-from .timezones import timezone_names
+from .models import Role, User
+from .passwords import MAX_PASSWORD_LENGTH
+from .timezones import timezone_names, validate_timezone
 
 INVALID_LOGIN = "Please enter a correct e-mail address and password."
 
@@ -16,8 +20,13 @@ class LoginForm(forms.Form):
     address not whitelisted) gives the same message; ``refusal_reason`` says which for
     the audit log only."""
 
-    email = forms.EmailField(label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True}))
-    password = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    email = forms.EmailField(
+        label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True})
+    )
+    # The bound keeps a megabyte "password" from being hashed on every attempt.
+    password = forms.CharField(
+        label="Password", strip=False, max_length=MAX_PASSWORD_LENGTH, widget=forms.PasswordInput
+    )
 
     def __init__(self, request, *args, **kwargs):
         self.request = request
@@ -33,6 +42,11 @@ class LoginForm(forms.Form):
         user = authenticate(self.request, username=email, password=password)
         if user is None:
             self.refusal_reason = "wrong e-mail or password, or inactive account"
+            if getattr(self.request, "axes_locked_out", False):
+                # accounts.lockout: same answer as any failure; only the audit knows
+                self.refusal_reason = "locked out after repeated failed sign-ins"
+                if getattr(self.request, "axes_failures_since_start", None) is None:
+                    User().set_password(password)  # refused before hashing: even the time
             raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
         if not ip_allowed(client_ip(self.request), user.ip_whitelist):
             self.user = user
@@ -62,3 +76,190 @@ class OwnPasswordChangeForm(PasswordChangeForm):
         self.fields[
             "new_password1"
         ].help_text = password_validation.password_validators_help_text_html()
+
+
+# --- Setup > Settings > Users ------------------------------------------------------------
+
+ADMINISTRATOR_WARNING = (
+    "Administrators have full access to every area, present and future: groups and rules "
+    "do not apply to them (the IP whitelist does)."
+)
+WHITELIST_HELP = (
+    "One entry a line: an address (1.1.1.1, 2001:db8::1), a prefix ending in a dot "
+    "(10., 1.1.1. or 1.1.1.*) or CIDR (1.1.1.0/24). Empty means any address."
+)
+LOCKOUT_WARNING = (
+    "This whitelist does not include the address the panel sees for you ({address}): "
+    "saving it will sign you out and keep you out. Tick “Yes, save anyway” to save it."
+)
+PASSWORDS_DIFFER = "The two passwords differ; type the same password twice."
+
+
+def password_requirements() -> list[str]:
+    """The configured validators' requirements, shown on hover and focus."""
+    return password_validation.password_validators_help_texts()
+
+
+def _password_widget(name: str) -> forms.PasswordInput:
+    """The requirements ride in ``title`` (hover) and in a help block revealed by CSS on
+    hover and focus, which the input names as its description."""
+    return forms.PasswordInput(
+        attrs={
+            "autocomplete": "new-password",
+            "title": " ".join(password_requirements()),
+            "aria-describedby": f"id_{name}_requirements",
+        }
+    )
+
+
+def whitelist_lines(text: str) -> list[str]:
+    """The textarea's lines; blank lines at the start and the end are ignored."""
+    text = (text or "").strip()
+    return text.splitlines() if text else []
+
+
+class UserForm(forms.Form):
+    """Create or edit a user. Fields the actor may not set are not in the form at all
+    (role choices, groups, whitelist, reseller); the services check again."""
+
+    name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(label="E-mail", max_length=254)
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(label="Password (again)", strip=False, widget=forms.PasswordInput)
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        initial=Role.ADMINISTRATOR,
+        widget=forms.RadioSelect,
+        help_text=ADMINISTRATOR_WARNING,
+    )
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="A user's permissions are the union of their groups' grants, minus denies.",
+    )
+    reseller = forms.ModelChoiceField(
+        label="Reseller account",
+        queryset=Reseller.objects.all(),
+        required=False,
+        empty_label="None: not limited to one reseller",
+        help_text="A reseller's user sees only that reseller's records.",
+    )
+    timezone = forms.CharField(
+        label="Time zone",
+        initial="UTC",
+        max_length=64,
+        validators=[validate_timezone],
+        widget=forms.TextInput(attrs={"list": "timezone-names", "autocomplete": "off"}),
+        help_text="Type to search, e.g. Europe/London.",
+    )
+    ip_whitelist = forms.CharField(
+        label="IP whitelist",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=WHITELIST_HELP,
+    )
+    shared_ticket = forms.BooleanField(
+        label="Shared ticket",
+        required=False,
+        help_text="Others in the same scope may see the tickets this user raises.",
+    )
+    updated_at = VersionField()
+    confirm_lockout = forms.BooleanField(label="Yes, save anyway", required=False)
+
+    def __init__(self, data=None, *, actor, instance: User | None = None, client_address=None):
+        self.actor = actor
+        self.instance = instance
+        self.client_address = client_address
+        self.lockout_warning = ""
+        initial = {}
+        if instance is not None:
+            initial = {
+                "name": instance.name,
+                "email": instance.email,
+                "role": instance.role,
+                "groups": list(instance.access_groups.all()),
+                "reseller": instance.reseller_id,
+                "timezone": instance.timezone,
+                "ip_whitelist": "\n".join(typed_entries(instance.ip_whitelist)),
+                "shared_ticket": instance.shared_ticket,
+                "updated_at": instance.updated_at,
+            }
+        super().__init__(data, initial=initial)
+        if instance is None:
+            del self.fields["updated_at"]
+            for name in ("password1", "password2"):
+                self.fields[name].widget = _password_widget(name)
+        else:
+            del self.fields["password1"], self.fields["password2"]
+        if not actor.is_administrator:
+            self.fields["role"].choices = [(Role.USER, Role.USER.label)]
+            self.fields["role"].initial = Role.USER
+            self.fields["role"].error_messages["invalid_choice"] = (
+                "Only an administrator can make someone an administrator."
+            )
+            if instance is not None and instance.pk == actor.pk:
+                for name in ("role", "groups", "ip_whitelist"):
+                    del self.fields[name]
+        if actor.reseller_id is not None:
+            del self.fields["reseller"]  # forced to the actor's own reseller
+
+    @property
+    def is_self(self) -> bool:
+        return self.instance is not None and self.instance.pk == self.actor.pk
+
+    def clean_ip_whitelist(self) -> list[str]:
+        lines = whitelist_lines(self.cleaned_data["ip_whitelist"])
+        self.whitelist_entries = parse_whitelist(lines)  # every bad line, or nothing
+        return [entry.entry for entry in self.whitelist_entries]
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second:
+            if first != second:
+                self.add_error("password2", PASSWORDS_DIFFER)
+            else:
+                candidate = User(email=cleaned.get("email") or "", name=cleaned.get("name") or "")
+                try:
+                    password_validation.validate_password(first, candidate)
+                except forms.ValidationError as error:
+                    self.add_error("password1", error)
+        self._check_lockout(cleaned)
+        return cleaned
+
+    def _check_lockout(self, cleaned) -> None:
+        """Saving a whitelist for yourself that excludes your own address asks first."""
+        if not self.is_self or "ip_whitelist" not in cleaned:
+            return
+        entries = getattr(self, "whitelist_entries", [])
+        if typed_entries(self.instance.ip_whitelist) == cleaned["ip_whitelist"]:
+            return
+        if ip_allowed(self.client_address, stored_whitelist(entries)):
+            return
+        if cleaned.get("confirm_lockout"):
+            return
+        self.lockout_warning = LOCKOUT_WARNING.format(address=self.client_address or "unknown")
+        self.add_error("confirm_lockout", self.lockout_warning)
+
+    def service_kwargs(self) -> dict:
+        """The cleaned values the user services take (only fields this form has)."""
+        names = ("name", "email", "role", "groups", "reseller", "timezone", "ip_whitelist")
+        kwargs = {name: self.cleaned_data[name] for name in names if name in self.fields}
+        kwargs["shared_ticket"] = self.cleaned_data["shared_ticket"]
+        if "password1" in self.fields:
+            kwargs["password"] = self.cleaned_data["password1"]
+        if "updated_at" in self.fields:
+            kwargs["expected_updated_at"] = self.cleaned_data["updated_at"]
+        return kwargs
+
+
+class UserPasswordForm(SetPasswordForm):
+    """Set another user's password: new password twice, no current password; the
+    configured validators apply (Django's SetPasswordForm runs them for this user)."""
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        for name in ("new_password1", "new_password2"):
+            self.fields[name].widget = _password_widget(name)
+            self.fields[name].help_text = ""

@@ -12,6 +12,12 @@ class Role(models.TextChoices):
     USER = "user", "User"
 
 
+class UserStatus(models.TextChoices):
+    INVITED = "invited", "Invited"
+    ACTIVE = "active", "Active"
+    DEACTIVATED = "deactivated", "Deactivated"
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -74,6 +80,9 @@ class User(AbstractBaseUser):
     # Bumped when role, e-mail, whitelist or the active flag change: part of the session
     # auth hash, so such changes end the user's other sessions.
     session_version = models.PositiveIntegerField(default=0, editable=False)
+    # When the current address was proven (verification link, invite or password reset
+    # link). Cleared whenever the address changes; notifications go to verified only.
+    email_verified_at = models.DateTimeField("e-mail verified", null=True, blank=True)
 
     objects = UserManager()
 
@@ -94,7 +103,20 @@ class User(AbstractBaseUser):
     def __str__(self) -> str:
         return self.name or self.email
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._loaded_email = user.__dict__.get("email")
+        return user
+
     def save(self, *args, **kwargs):
+        # A new address is unproven, whoever changes it and however it is saved.
+        loaded = getattr(self, "_loaded_email", None)
+        fields = kwargs.get("update_fields")
+        if loaded is not None and self.email != loaded and (fields is None or "email" in fields):
+            self.email_verified_at = None
+            if fields is not None and "email_verified_at" not in fields:
+                kwargs["update_fields"] = [*fields, "email_verified_at"]
         # access_version is only ever bumped by an UPDATE in permissions.signals; a full
         # save from an instance loaded earlier must not write an old version back.
         if not self._state.adding and kwargs.get("update_fields") is None:
@@ -104,6 +126,7 @@ class User(AbstractBaseUser):
                 if not f.primary_key and f.name != "access_version"
             ]
         super().save(*args, **kwargs)
+        self._loaded_email = self.email
 
     def clean(self):
         super().clean()
@@ -112,6 +135,25 @@ class User(AbstractBaseUser):
     @property
     def is_administrator(self) -> bool:
         return self.role == Role.ADMINISTRATOR
+
+    @property
+    def is_verified(self) -> bool:
+        """The current e-mail address has been proven by a link sent to it."""
+        return self.email_verified_at is not None
+
+    @property
+    def status(self) -> str:
+        """``invited`` (no usable password and never signed in), ``deactivated`` or
+        ``active``: the lifecycle the users page shows."""
+        if not self.is_active:
+            return UserStatus.DEACTIVATED
+        if not self.has_usable_password() and self.last_login is None:
+            return UserStatus.INVITED
+        return UserStatus.ACTIVE
+
+    @property
+    def status_label(self) -> str:
+        return UserStatus(self.status).label
 
     @property
     def display_name(self) -> str:
@@ -130,3 +172,22 @@ class User(AbstractBaseUser):
     def end_sessions(self) -> None:
         """Invalidate every session of this user (the caller saves the user)."""
         self.session_version += 1
+
+
+class UserSession(models.Model):
+    """A signed-in session as the user sees it on their profile: where from, which
+    browser, when last seen. Written at login and touched at most every few minutes
+    (``accounts.sessions``); ending one deletes Django's session and this record."""
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return f"{self.user} from {self.address or 'an unknown address'}"

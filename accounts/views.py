@@ -12,6 +12,7 @@ from permissions import audit
 from permissions.access import public, self_service
 from permissions.client_ip import client_ip
 
+from . import sessions, two_factor
 from .forms import LoginForm, OwnPasswordChangeForm, ProfileForm
 from .services import user_change_own_password
 
@@ -34,6 +35,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request, data=request.POST or None)
     if request.method == "POST":
         if form.is_valid():
+            if two_factor.is_enabled(form.user):
+                # not signed in yet: the code step (accounts.security_views) finishes it
+                two_factor.begin_pending_login(request, form.user, next_url=_safe_next(request))
+                return redirect("accounts:login_code")
             login(request, form.user)  # rotates the session key and the CSRF token
             audit.record(
                 audit.Action.LOGIN, actor=form.user, address=client_ip(request), obj=form.user
@@ -75,7 +80,13 @@ def profile_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/profile.html",
-        {"form": form, "client_address": client_ip(request)},
+        {
+            "form": form,
+            "client_address": client_ip(request),
+            "sessions": sessions.active_sessions(request),
+            "idle_timeout": sessions.idle_timeout_text(),
+            "two_factor": two_factor.status(request.user),
+        },
     )
 
 

@@ -1,9 +1,18 @@
 from django.urls import include, path
 
+from permissions.audit_urls import review_urlpatterns
+
 from . import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
+    path("", include("controlpanel.areas.urls")),
+    path("settings/", include("resellers.urls")),
+    path("settings/", include("accounts.user_admin_urls")),
+    path("settings/users/", include("accounts.lifecycle_urls")),
+    path("settings/", include("permissions.urls")),
+    path("settings/audit/", include("permissions.audit_urls")),
+    path("settings/access-review/", include(review_urlpatterns)),
 ]

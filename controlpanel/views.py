@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from controlpanel.areas.summary import area_summaries
 from permissions.access import public, self_service
 from permissions.areas import all_areas
 from permissions.resolver import effective_permissions
@@ -14,7 +15,11 @@ from permissions.resolver import effective_permissions
 def dashboard(request: HttpRequest) -> HttpResponse:
     access = getattr(request, "access", None) or effective_permissions(request.user)
     rows = [{"area": area, "actions": access.actions(area.key)} for area in all_areas()]
-    return render(request, "dashboard.html", {"rows": rows})
+    return render(
+        request,
+        "dashboard.html",
+        {"rows": rows, "summaries": area_summaries(request.user, access)},
+    )
 
 
 @public

@@ -1,14 +1,29 @@
-"""The one way to write the audit trail. Entries are never edited or deleted here."""
+"""The one way to write the audit trail, and the reads the audit pages share.
+
+Entries are never edited or deleted (the model refuses); ``manage.py prune_audit`` is the
+only way old entries go.
+"""
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
 
 from .models import AuditEntry
 
 logger = logging.getLogger("controlpanel.audit")
 
 SECRET_FIELDS = frozenset({"password", "session_version", "access_version", "token", "key"})
+# Any field whose name contains one of these is a credential and never written.
+SECRET_MARKERS = ("password", "secret", "token")
 
 
 class Action:
@@ -23,6 +38,30 @@ class Action:
     PASSWORD_CHANGE = "password change"  # noqa: S105 (an action name)
     IMPORT = "import"
     COMMAND = "command"
+    REVIEW = "access review"
+    PRUNE = "prune"
+
+
+# The audit page's action filter offers these, in this order.
+ACTIONS: tuple[str, ...] = tuple(
+    value for name, value in vars(Action).items() if name.isupper() and isinstance(value, str)
+)
+
+
+def _is_secret(field_name: str) -> bool:
+    name = str(field_name).lower()
+    return name in SECRET_FIELDS or any(marker in name for marker in SECRET_MARKERS)
+
+
+def _reseller_id_of(obj) -> int | None:
+    """The reseller an object belongs to: its own ``reseller`` or its customer's."""
+    if obj is None:
+        return None
+    reseller_id = getattr(obj, "reseller_id", None)
+    if reseller_id is not None:
+        return reseller_id
+    customer = getattr(obj, "customer", None)
+    return getattr(customer, "reseller_id", None)
 
 
 def record(
@@ -36,25 +75,196 @@ def record(
     object_id: str = "",
     message: str = "",
     changes: dict | None = None,
+    reseller=None,
 ) -> AuditEntry:
-    """Write one audit entry. ``actor`` is a user; ``actor_label`` names a command or
-    'system' when there is none. Secret fields are dropped from ``changes``."""
+    """Write one audit entry.
+
+    ``actor`` is a user; ``actor_label`` names a command or 'system' when there is none.
+    ``changes`` maps a field to ``{"before": old, "after": new}`` (either may be left out
+    for a create or a delete) or to ``{"added": [...], "removed": [...]}``; secret fields
+    are dropped. The entry is visible to the users of ``reseller`` when given, else of the
+    object's reseller (its own or its customer's), else of the actor's reseller.
+    """
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     if obj is not None:
         object_type = object_type or obj._meta.model_name
         object_id = object_id or str(obj.pk)
     label = actor_label or (actor.email if actor is not None else "system")
-    clean_changes = {k: v for k, v in (changes or {}).items() if k not in SECRET_FIELDS}
+    clean_changes = {k: v for k, v in (changes or {}).items() if not _is_secret(k)}
+    # Stored as plain JSON: dates, decimals and UUIDs become strings once, here.
+    clean_changes = json.loads(json.dumps(clean_changes, cls=DjangoJSONEncoder))
+    if reseller is not None:
+        reseller_id = getattr(reseller, "pk", reseller)
+    else:
+        reseller_id = _reseller_id_of(obj) or getattr(actor, "reseller_id", None)
     entry = AuditEntry.objects.create(
         actor=actor,
         actor_label=label[:254],
         address=address,
         action=action,
-        object_type=object_type,
-        object_id=str(object_id),
+        object_type=object_type[:64],
+        object_id=str(object_id)[:64],
         message=message,
         changes=clean_changes,
+        reseller_id=reseller_id,
     )
     logger.info("%s %s %s:%s %s", label, action, object_type, object_id, message)
     return entry
+
+
+# --- Reads -------------------------------------------------------------------------------
+
+
+def entries_visible_to(user):
+    """The audit entries ``user`` may read: all of them, or, for a user linked to a
+    reseller, only that reseller's (the caller has checked read on ``audit-log``)."""
+    entries = AuditEntry.objects.all()
+    if getattr(user, "reseller_id", None) is not None:
+        entries = entries.filter(reseller_id=user.reseller_id)
+    return entries
+
+
+def object_key(obj=None, object_type: str = "", object_id="") -> tuple[str, str]:
+    """``(object_type, object_id)`` as ``record`` stores them for ``obj``."""
+    if obj is not None:
+        return obj._meta.model_name, str(obj.pk)
+    return str(object_type), str(object_id)
+
+
+def history_url(obj=None, object_type: str = "", object_id="") -> str:
+    """The audit list filtered to one object's entries."""
+    kind, ident = object_key(obj, object_type, object_id)
+    return f"{reverse('audit-log-list')}?{urlencode({'object_type': kind, 'object_id': ident})}"
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    field: str
+    before: str | None  # None: the field had no value before (a create)
+    after: str | None  # None: the field has no value after (a delete)
+    changed: bool
+
+
+def _text(value) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(item) for item in value) if value else "(none)"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    if value is None:
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def change_rows(changes) -> list[ChangeRow]:
+    """An entry's ``changes`` as rows of a before/after table, in field order."""
+    rows = []
+    for field_name, change in (changes or {}).items():
+        if isinstance(change, dict) and ({"before", "after"} & change.keys()):
+            before = _text(change["before"]) if "before" in change else None
+            after = _text(change["after"]) if "after" in change else None
+        elif isinstance(change, dict) and ({"added", "removed"} & change.keys()):
+            removed, added = change.get("removed") or [], change.get("added") or []
+            before = f"removed: {_text(removed)}" if removed else None
+            after = f"added: {_text(added)}" if added else None
+        elif isinstance(change, list | tuple) and len(change) == 2:
+            before, after = _text(change[0]), _text(change[1])
+        else:
+            before, after = None, _text(change)
+        rows.append(ChangeRow(str(field_name), before, after, before != after))
+    return rows
+
+
+# --- The audit list: filters and keyset pages --------------------------------------------
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_ONE_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def encode_cursor(entry: AuditEntry) -> str:
+    """A page boundary: the entry's time (microseconds since 1970, UTC) and id."""
+    return f"{(entry.at - _EPOCH) // _ONE_MICROSECOND}-{entry.pk}"
+
+
+def decode_cursor(value: str) -> tuple[datetime.datetime, int]:
+    """The inverse of ``encode_cursor``; ValueError for anything else."""
+    micros, sep, ident = value.partition("-")
+    if not sep or not micros.isdigit() or not ident.isdigit():
+        raise ValueError("not a page cursor")
+    return _EPOCH + int(micros) * _ONE_MICROSECOND, int(ident)
+
+
+def filter_entries(
+    entries: QuerySet[AuditEntry],
+    *,
+    actor: str = "",
+    action: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    tz: datetime.tzinfo | None = None,
+) -> QuerySet[AuditEntry]:
+    """Narrow ``entries``. Dates are whole days in ``tz`` (the viewer's time zone): from
+    the start of ``date_from`` to the end of ``date_to``, both included."""
+    tz = tz or timezone.get_current_timezone()
+    if actor:
+        entries = entries.filter(actor_label__icontains=actor)
+    if action:
+        entries = entries.filter(action=action)
+    if object_type:
+        entries = entries.filter(object_type=object_type)
+    if object_id:
+        entries = entries.filter(object_id=object_id)
+    if date_from:
+        start = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=tz)
+        entries = entries.filter(at__gte=start)
+    if date_to:
+        end = datetime.datetime.combine(
+            date_to + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+        )
+        entries = entries.filter(at__lt=end)
+    return entries
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[AuditEntry]
+    older: str | None  # cursor for the next, older page; None on the last page
+    newer: str | None  # cursor for the previous, newer page; None on the first page
+
+
+def entries_page(
+    entries: QuerySet[AuditEntry],
+    *,
+    older_than: str = "",
+    newer_than: str = "",
+    size: int = 50,
+) -> EntryPage:
+    """One page of ``entries``, newest first, by keyset on (time, id): every page costs
+    one indexed query, however deep, and rows written meanwhile never shift a page."""
+    if newer_than:
+        at, ident = decode_cursor(newer_than)
+        rows = list(
+            entries.filter(Q(at__gt=at) | Q(at=at, id__gt=ident)).order_by("at", "id")[: size + 1]
+        )
+        has_newer = len(rows) > size
+        rows = rows[:size][::-1]
+        return EntryPage(
+            rows,
+            older=encode_cursor(rows[-1]) if rows else None,
+            newer=encode_cursor(rows[0]) if rows and has_newer else None,
+        )
+    if older_than:
+        at, ident = decode_cursor(older_than)
+        entries = entries.filter(Q(at__lt=at) | Q(at=at, id__lt=ident))
+    rows = list(entries.order_by("-at", "-id")[: size + 1])
+    has_older = len(rows) > size
+    rows = rows[:size]
+    return EntryPage(
+        rows,
+        older=encode_cursor(rows[-1]) if rows and has_older else None,
+        newer=encode_cursor(rows[0]) if rows and older_than else None,
+    )

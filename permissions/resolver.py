@@ -212,12 +212,27 @@ def load_from_database(user) -> EffectivePermissions:
     return resolve([GroupData(name, defaults) for _, name, defaults in groups], rules)
 
 
-def effective_permissions(user) -> EffectivePermissions:
-    """The user's effective permissions: from the cache when warm, else the database."""
+def role_gate(user) -> EffectivePermissions | None:
+    """The answer the user row alone decides (inactive, administrator), else None: rules
+    then decide. Every resolution path passes through here first."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return INACTIVE
     if user.is_administrator:
         return ADMINISTRATOR
+    return None
+
+
+def resolve_for(user, groups: list[GroupData], rules: list[RuleData]) -> EffectivePermissions:
+    """``resolve`` behind the role gate, for callers that loaded the data in bulk."""
+    gate = role_gate(user)
+    return gate if gate is not None else resolve(groups, rules)
+
+
+def effective_permissions(user) -> EffectivePermissions:
+    """The user's effective permissions: from the cache when warm, else the database."""
+    gate = role_gate(user)
+    if gate is not None:
+        return gate
     key = CACHE_KEY_FORMAT.format(user_id=user.pk, version=user.access_version)
     try:
         cached = cache.get(key)
@@ -243,4 +258,6 @@ __all__ = [
     "effective_permissions",
     "load_from_database",
     "resolve",
+    "resolve_for",
+    "role_gate",
 ]

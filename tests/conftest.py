@@ -1,8 +1,13 @@
 """The fixed cast: an administrator, a staff user in a group, a reseller's user and an
 outsider (signed in, no groups). Tests read like stories about them."""
 
+import io
+import sys
+from dataclasses import dataclass
+
 import pytest
 from django.core.cache import cache
+from django.core.management import CommandError, call_command
 
 from permissions.areas import mask_of
 from permissions.models import Rule
@@ -75,3 +80,52 @@ def client_as(client):
         return client
 
     return sign_in
+
+
+@dataclass
+class CommandResult:
+    status: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def manage(monkeypatch):
+    """Run a management command as ``manage.py`` would and return its exit status and
+    output: ``manage("check_access", email, "customer", "read").status``. A CommandError
+    becomes its return code with "CommandError: ..." on stderr, and SystemExit its code,
+    exactly as ``manage.py`` turns them into the process's exit status."""
+
+    def run(name, *args, stdin: str | None = None, **options) -> CommandResult:
+        out, err = io.StringIO(), io.StringIO()
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        status = 0
+        try:
+            call_command(name, *args, stdout=out, stderr=err, **options)
+        except CommandError as error:
+            err.write(f"CommandError: {error}\n")
+            status = error.returncode
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else 1
+        return CommandResult(status, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def manager_group(db):
+    """A non-administrator group that manages users and groups and holds a few business
+    permissions: what its members may grant is exactly what they hold."""
+    group = GroupFactory(name="User managers")
+    crud = mask_of(["create", "read", "update", "delete"])
+    for area in ("user", "group", "customer"):
+        Rule.objects.create(group=group, area=area, actions=crud)
+    Rule.objects.create(group=group, area="billing", actions=mask_of(["read"]))
+    return group
+
+
+@pytest.fixture
+def manager(db, manager_group):
+    """Mia manages users and groups but is not an administrator."""
+    return UserFactory(email="mia@example.com", name="Mia Manager", groups=[manager_group])

@@ -6,9 +6,12 @@ With nothing set, the panel runs embedded: SQLite, an in-memory cache, console e
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -36,14 +39,21 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "resellers",
     "accounts",
     "permissions",
     "controlpanel",
+    "controlpanel.areas",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -53,6 +63,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
     "permissions.middleware.AccessMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "controlpanel.urls"
@@ -93,7 +106,8 @@ EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Control Panel <panel@localhost>")
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+# The lockout gate (django-axes, see accounts.lockout) must come first.
+AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutBackend", "accounts.backends.EmailBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -114,16 +128,72 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Passphrases of any length up to a DoS bound; never truncated (accounts.passwords).
+    {
+        "NAME": "accounts.passwords.MaximumLengthValidator",
+        "OPTIONS": {"max_length": env.int("PASSWORD_MAX_LENGTH", default=4096)},
+    },
 ]
+
+# Links e-mailed to users (accounts.tokens): signed, single-use, and this long-lived.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+INVITE_TIMEOUT = env.int("INVITE_TIMEOUT", default=7 * 24 * 3600)
+EMAIL_VERIFICATION_TIMEOUT = env.int("EMAIL_VERIFICATION_TIMEOUT", default=3 * 24 * 3600)
+
+# Failed sign-ins (django-axes; accounts.lockout, docs/security.md): counted per
+# case-folded e-mail and per client address (the project's own client_ip, so no header
+# can reset the count); either reaching the limit pauses sign-in for the cool-off.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+if AXES_FAILURE_LIMIT < 10:
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURE_LIMIT must be at least 10: locking out sooner lets anyone lock out "
+        f"any account (got {AXES_FAILURE_LIMIT})."
+    )
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "permissions.client_ip.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_key"
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a success must not wipe the per-address count
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # the panel's audit log records sign-ins
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# Two-factor sign-in (django-otp; accounts.two_factor).
+OTP_TOTP_ISSUER = env.str("OTP_ISSUER", default="Control Panel")
+OTP_REQUIRED_FOR_ADMINS = env.bool("OTP_REQUIRED_FOR_ADMINS", default=False)
+OTP_LOGIN_TIMEOUT = 300  # seconds between the password step and the code
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# An idle timeout: accounts.middleware.SessionActivityMiddleware saves a signed-in
+# session at most every SESSION_TOUCH_INTERVAL seconds, which pushes its expiry on by
+# SESSION_COOKIE_AGE; saving on every request would write on every request.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT", default=8 * 3600)
 SESSION_SAVE_EVERY_REQUEST = False
+SESSION_TOUCH_INTERVAL = 300
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# No inline script or style anywhere; the QR code is inline SVG (no image fetch).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Client address (see docs/deployment.md). With no proxy configured only the socket
 # address (REMOTE_ADDR) counts, so no header can choose the address the whitelist sees.

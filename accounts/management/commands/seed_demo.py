@@ -3,8 +3,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Role, User
+from controlpanel.areas.demo import RESELLER_USERS, seed_business, seed_resellers
 from permissions.models import Group
 from permissions.services import group_create, rule_set
+from resellers.services import DEFAULT_RESELLER_GROUP_NAME, reseller_default_group_create
 
 DEMO_PASSWORD = "Switchboard-Demo-2026"  # noqa: S105 (printed demo login, by design)
 ADMIN_EMAIL = "admin@example.com"
@@ -25,13 +27,26 @@ class Command(BaseCommand):
         password_validation.validate_password(DEMO_PASSWORD)
         admin = self._user(ADMIN_EMAIL, "Ada Admin", Role.ADMINISTRATOR)
         groups = self._groups()
+        staff = {}
         for email, name, group_name in DEMO_STAFF:
             user = self._user(email, name, Role.USER)
             user.access_groups.set([groups[group_name]])
+            staff[email] = user
+        resellers = seed_resellers()
+        reseller_users = self._reseller_users(resellers)
+        seed_business(
+            resellers=resellers,
+            ticket_authors={None: staff[DEMO_STAFF[0][0]]}
+            | {user.reseller.name: user for user in reseller_users},
+        )
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"Demo administrator: {admin.email} / {DEMO_PASSWORD}")
         for email, _name, group_name in DEMO_STAFF:
             self.stdout.write(f"Demo user ({group_name}): {email} / {DEMO_PASSWORD}")
+        for user in reseller_users:
+            self.stdout.write(
+                f"Demo reseller user ({user.reseller.name}): {user.email} / {DEMO_PASSWORD}"
+            )
 
     def _user(self, email: str, name: str, role: str) -> User:
         user = User.objects.filter(email__iexact=email).first()
@@ -42,6 +57,23 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.save()
         return user
+
+    def _reseller_users(self, resellers) -> list[User]:
+        """One user per reseller, in the default reseller group (ACCESS_MODEL.md preset)."""
+        group = (
+            Group.objects.filter(name__iexact=DEFAULT_RESELLER_GROUP_NAME).first()
+            or reseller_default_group_create()
+        )
+        users = []
+        for email, name, reseller_name, shared in RESELLER_USERS:
+            user = self._user(email, name, Role.USER)
+            reseller = resellers[reseller_name]
+            if user.reseller_id != reseller.pk or user.shared_ticket != shared:
+                user.reseller, user.shared_ticket = reseller, shared
+                user.save()
+            user.access_groups.set([group])
+            users.append(user)
+        return users
 
     def _groups(self) -> dict[str, Group]:
         wanted = {

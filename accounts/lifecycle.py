@@ -1,0 +1,379 @@
+"""Account lifecycle: invitations, e-mail verification, password reset, unlock and the
+security notices that follow a credential change.
+
+Who calls what:
+- after creating a user without a password → ``user_send_invite``;
+- after creating a user with a password, or changing a user's e-mail → ``user_send_verification``
+  (``User.save`` clears ``email_verified_at`` whenever the address changes);
+- after an administrator sets a user's password → ``notify_password_changed_by_admin``.
+
+Links are built from the request's host, which ALLOWED_HOSTS has already vetted. Link
+e-mails (invite, verification, reset) go to the address on record because proving it is
+their point; notices go only to verified addresses (``notifiable``).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from permissions import audit
+from permissions.client_ip import client_ip
+from permissions.services import actor_context, ensure_may_manage_user
+
+from . import lockout
+from .models import User, UserSession, UserStatus
+from .tokens import LinkState, invite_tokens, password_reset_tokens, uid_of, verification_tokens
+
+logger = logging.getLogger(__name__)
+
+INVITE_SENT = "invite sent"
+INVITE_ACCEPTED = "invite accepted"
+VERIFICATION_SENT = "verification sent"
+EMAIL_VERIFIED = "e-mail verified"
+RESET_REQUESTED = "reset requested"
+RESET_LINK_SENT = "reset link sent"
+PASSWORD_RESET = "password reset"  # noqa: S105 (an action name)
+UNLOCK = "unlock"
+
+NOT_INVITED = "{user} has already accepted their invitation; send a password reset link instead."
+IS_DEACTIVATED = "{user} is deactivated; activate the account first."
+STILL_INVITED = (
+    "{user} has not accepted their invitation yet, so has no password to reset; "
+    "re-send the invitation instead."
+)
+DELIVERY_FAILED = (
+    "The e-mail to {email} could not be sent ({error}). Nothing was changed; check the "
+    "mail settings (EMAIL_URL) and try again."
+)
+
+
+# --- E-mail ----------------------------------------------------------------------------
+
+
+def _message(name: str, to: str, context: dict) -> EmailMessage:
+    """``templates/emails/<name>_subject.txt`` and ``<name>.txt``, rendered."""
+    context = {"panel_name": "Control Panel", **context}
+    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
+    body = render_to_string(f"emails/{name}.txt", context)
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+
+
+def _deliver(name: str, to: str, context: dict) -> None:
+    """Send now; a delivery failure becomes a clear error (the caller's transaction rolls
+    back, so e.g. an earlier invitation link stays valid)."""
+    try:
+        _message(name, to, context).send()
+    except (smtplib.SMTPException, OSError) as error:
+        logger.warning("E-mail %s to %s failed: %s", name, to, error)
+        raise ValidationError(
+            DELIVERY_FAILED.format(email=to, error=error), code="delivery"
+        ) from error
+
+
+def notifiable(user: User) -> bool:
+    """Notices go only to active users whose current address is verified."""
+    return user.is_active and user.is_verified
+
+
+def _notify(name: str, user: User, context: dict) -> bool:
+    """Send a notice if the user may receive one; a failure is logged, never raised (a
+    password change must not fail because the mail server is down)."""
+    if not notifiable(user):
+        return False
+    try:
+        _message(name, user.email, {"user": user, **context}).send()
+    except (smtplib.SMTPException, OSError) as error:
+        logger.warning("Notice %s to user %s failed: %s", name, user.pk, error)
+        return False
+    return True
+
+
+def _link(request, name: str, user: User, token: str) -> str:
+    return request.build_absolute_uri(
+        reverse(name, kwargs={"uidb64": uid_of(user), "token": token})
+    )
+
+
+def _login_url(request) -> str:
+    return request.build_absolute_uri(reverse("accounts:login")) if request else ""
+
+
+def duration_text(seconds: int) -> str:
+    hours = max(1, round(seconds / 3600))
+    if hours % 24 == 0:
+        days = hours // 24
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+def _end_all_sessions(user: User) -> None:
+    """Every session ends: the caller saves the user (the new session version changes
+    the session auth hash), and the profile's session list forgets them."""
+    user.end_sessions()
+    UserSession.objects.filter(user=user).delete()
+
+
+# --- Invitations -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_send_invite(*, user: User, actor, request) -> User:
+    """E-mail an invitation to set a password. Re-sending gives the user a fresh
+    unusable password, which kills every earlier invitation link. ``actor`` None is a
+    trusted caller (the user asking again from their expired link, a command)."""
+    ctx = actor_context(actor)
+    target = User.objects.select_for_update().get(pk=user.pk)
+    ensure_may_manage_user(ctx, target)
+    if target.status == UserStatus.DEACTIVATED:
+        raise ValidationError(IS_DEACTIVATED.format(user=target.display_name), code="state")
+    if target.status != UserStatus.INVITED:
+        raise ValidationError(NOT_INVITED.format(user=target.display_name), code="state")
+    target.set_unusable_password()
+    target.save(update_fields=["password", "updated_at"])
+    _deliver(
+        "invite",
+        target.email,
+        {
+            "user": target,
+            "inviter": ctx.user,
+            "link": _link(
+                request, "accounts:invite_accept", target, invite_tokens.make_token(target)
+            ),
+            "valid_for": duration_text(invite_tokens.timeout),
+        },
+    )
+    audit.record(
+        INVITE_SENT,
+        actor=ctx.user,
+        actor_label="" if ctx.user else target.email,
+        address=client_ip(request),
+        obj=target,
+        message=f"Invitation sent to {target.email}.",
+    )
+    return target
+
+
+@transaction.atomic
+def user_accept_invite(*, user: User, password: str, request) -> User:
+    """The invited user sets their password (the form ran the validators); the link
+    proved the address, so it is verified too."""
+    target = User.objects.select_for_update().get(pk=user.pk)
+    target.set_password(password)
+    if target.email_verified_at is None:
+        target.email_verified_at = timezone.now()
+    target.save(update_fields=["password", "email_verified_at", "updated_at"])
+    audit.record(
+        INVITE_ACCEPTED,
+        actor_label=target.email,
+        address=client_ip(request),
+        obj=target,
+        message="Invitation accepted; password set.",
+    )
+    return target
+
+
+# --- E-mail verification ---------------------------------------------------------------
+
+
+@transaction.atomic
+def user_send_verification(*, user: User, request) -> bool:
+    """E-mail a link that proves the user's current address. Returns False (and sends
+    nothing) when the address is already verified."""
+    target = User.objects.select_for_update().get(pk=user.pk)
+    if target.is_verified:
+        return False
+    _deliver(
+        "verify",
+        target.email,
+        {
+            "user": target,
+            "link": _link(
+                request, "accounts:verify_email", target, verification_tokens.make_token(target)
+            ),
+            "valid_for": duration_text(verification_tokens.timeout),
+        },
+    )
+    audit.record(
+        VERIFICATION_SENT,
+        actor=getattr(request, "user", None),
+        address=client_ip(request),
+        obj=target,
+        message=f"Verification link sent to {target.email}.",
+    )
+    return True
+
+
+@transaction.atomic
+def user_verify_email(*, user: User, token: str, request) -> LinkState:
+    """Mark the address verified when the token is valid; the new timestamp makes the
+    link single-use."""
+    target = User.objects.select_for_update().get(pk=user.pk)
+    state = verification_tokens.state(target, token)
+    if state is LinkState.VALID:
+        target.email_verified_at = timezone.now()
+        target.save(update_fields=["email_verified_at"])
+        audit.record(
+            EMAIL_VERIFIED,
+            actor_label=target.email,
+            address=client_ip(request),
+            obj=target,
+            message=f"Address {target.email} verified.",
+        )
+    return state
+
+
+# --- Password reset --------------------------------------------------------------------
+
+
+def _reset_candidate(email: str) -> User | None:
+    """The active user with a usable password at this address, if any."""
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return None
+    return user
+
+
+def _reset_context(request, user: User) -> dict:
+    return {
+        "user": user,
+        "link": _link(
+            request, "accounts:password_reset_confirm", user, password_reset_tokens.make_token(user)
+        ),
+        "valid_for": duration_text(password_reset_tokens.timeout),
+        "login_url": _login_url(request),
+    }
+
+
+def user_send_password_reset(*, email: str, request) -> None:
+    """The public "forgot password" request. Whether or not the address belongs to an
+    account, the same work is done (a token is made and the message rendered, for an
+    unsaved stand-in when there is no account), one audit entry is written and nothing
+    is returned, so the caller answers identically. Only a real account is sent mail."""
+    user = _reset_candidate(email)
+    if user is None:
+        stand_in = User(pk=0, email=email, password=make_password(None))
+        _message("password_reset", email, _reset_context(request, stand_in))
+        audit.record(
+            RESET_REQUESTED,
+            actor_label=email[:254],
+            address=client_ip(request),
+            object_type="user",
+            message="Password reset requested for an unknown, inactive or invited address; "
+            "nothing sent.",
+        )
+        return
+    try:
+        _message("password_reset", user.email, _reset_context(request, user)).send()
+    except (smtplib.SMTPException, OSError) as error:
+        logger.warning("Password reset e-mail to user %s failed: %s", user.pk, error)
+    audit.record(
+        RESET_REQUESTED,
+        actor_label=email[:254],
+        address=client_ip(request),
+        obj=user,
+        message="Password reset requested; link sent.",
+    )
+
+
+@transaction.atomic
+def user_send_reset_link(*, user: User, actor, request) -> User:
+    """An administrator's "send a reset link instead" of setting the password."""
+    ctx = actor_context(actor)
+    target = User.objects.select_for_update().get(pk=user.pk)
+    ensure_may_manage_user(ctx, target)
+    if target.status == UserStatus.DEACTIVATED:
+        raise ValidationError(IS_DEACTIVATED.format(user=target.display_name), code="state")
+    if target.status == UserStatus.INVITED or not target.has_usable_password():
+        raise ValidationError(STILL_INVITED.format(user=target.display_name), code="state")
+    _deliver("password_reset", target.email, _reset_context(request, target))
+    audit.record(
+        RESET_LINK_SENT,
+        actor=ctx.user,
+        address=client_ip(request),
+        obj=target,
+        message=f"Password reset link sent to {target.email}.",
+    )
+    return target
+
+
+@transaction.atomic
+def user_complete_password_reset(*, user: User, password: str, request) -> User:
+    """Set the new password from a reset link: every session of the user ends, the
+    account is unlocked (the link proved the mailbox), the address counts as verified,
+    and the user gets a notice."""
+    target = User.objects.select_for_update().get(pk=user.pk)
+    target.set_password(password)
+    if target.email_verified_at is None:
+        target.email_verified_at = timezone.now()
+    _end_all_sessions(target)
+    target.save(update_fields=["password", "email_verified_at", "session_version", "updated_at"])
+    lockout.unlock(email=target.email)
+    audit.record(
+        PASSWORD_RESET,
+        actor_label=target.email,
+        address=client_ip(request),
+        obj=target,
+        message="Password reset with an e-mailed link; all sessions ended.",
+    )
+    notify_password_changed(target, address=client_ip(request))
+    return target
+
+
+# --- Unlock ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_unlock(*, user: User, actor, address: str | None) -> int:
+    """Clear the failed sign-ins counted against this account; returns how many
+    attempt records went."""
+    ctx = actor_context(actor)
+    ensure_may_manage_user(ctx, user)
+    removed = lockout.unlock(email=user.email)
+    audit.record(
+        UNLOCK,
+        actor=ctx.user,
+        address=address,
+        obj=user,
+        message=f"Sign-in lockout cleared for {user.email} ({removed} record(s)).",
+    )
+    return removed
+
+
+# --- Notices ---------------------------------------------------------------------------
+
+
+def notify_password_changed(user: User, *, address: str | None = None) -> bool:
+    """ "Your password was changed" (never the password itself, and no link: the user
+    should go to the panel themselves)."""
+    return _notify(
+        "password_changed",
+        user,
+        {"when": timezone.now(), "address": address, "by_admin": False},
+    )
+
+
+def notify_password_changed_by_admin(user: User) -> bool:
+    """Tell the user an administrator set their password."""
+    return _notify(
+        "password_changed",
+        user,
+        {"when": timezone.now(), "address": None, "by_admin": True},
+    )
+
+
+def notify_two_factor_changed(user: User, *, enabled: bool, address: str | None = None) -> bool:
+    return _notify(
+        "two_factor_changed",
+        user,
+        {"when": timezone.now(), "enabled": enabled, "address": address},
+    )

@@ -1,0 +1,12 @@
+"""The users page's lifecycle buttons, included under ``settings/users/`` beside the
+user pages (distinct sub-paths, no namespace, like ``accounts.user_admin_urls``)."""
+
+from django.urls import path
+
+from . import lifecycle_views as views
+
+urlpatterns = [
+    path("<int:pk>/invite/", views.user_invite_view, name="user-invite"),
+    path("<int:pk>/send-reset/", views.user_send_reset_view, name="user-send-reset"),
+    path("<int:pk>/unlock/", views.user_unlock_view, name="user-unlock"),
+]

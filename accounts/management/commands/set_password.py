@@ -1,0 +1,63 @@
+import getpass
+import sys
+
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from permissions import audit
+
+NO_PASSWORD = "no password on standard input; nothing was changed."  # noqa: S105 (a message)
+EMPTY_PASSWORD = "the password is empty; nothing was changed."  # noqa: S105 (a message)
+MISMATCH = "the two passwords do not match; nothing was changed."
+
+
+class Command(BaseCommand):
+    help = (
+        "Set a user's password. It is read from standard input (one line), or asked for "
+        "twice on a terminal, and checked with the password validators. The user's "
+        "sessions end."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("email", help="the user's e-mail address (any case)")
+
+    def handle(self, *args, email, **options):
+        user = get_user_model().objects.filter(email__iexact=email.strip()).first()
+        if user is None:
+            raise CommandError(f"no user with the e-mail address '{email}'", returncode=2)
+        password = self._read_password(sys.stdin)
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as error:
+            for message in error.messages:
+                self.stderr.write(message)
+            raise CommandError("the password was not changed.", returncode=1) from None
+        with transaction.atomic():
+            # The new hash ends every session of the user (the session stores an HMAC of it).
+            user.set_password(password)
+            user.save(update_fields=["password", "updated_at"])
+            audit.record(
+                audit.Action.PASSWORD_CHANGE,
+                actor_label="set_password",
+                obj=user,
+                message=f"Password of {user.email} set from the command line.",
+            )
+        self.stdout.write(f"Password of {user.email} changed; their sessions have ended.")
+
+    def _read_password(self, stream) -> str:
+        if stream.isatty():
+            first = getpass.getpass("New password: ")
+            if first != getpass.getpass("New password (again): "):
+                raise CommandError(MISMATCH, returncode=1)
+            password = first
+        else:
+            line = stream.readline()
+            if not line:
+                raise CommandError(NO_PASSWORD, returncode=1)
+            # Only the line ending goes: spaces are allowed in a password.
+            password = line.removesuffix("\n").removesuffix("\r")
+        if not password:
+            raise CommandError(EMPTY_PASSWORD, returncode=1)
+        return password

@@ -1,0 +1,400 @@
+"""Setup > Settings > Users: the users and groups page, user create/edit, password,
+deactivate/delete, user-level rules and the effective-permission grid.
+
+Views stay thin: forms clean input, ``accounts.services`` decides and writes, and a
+refusal from a service is shown on the form with its reason."""
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+
+from permissions.access import requires
+from permissions.client_ip import client_ip
+from permissions.forms import RuleForm, WhatIfForm, add_service_error
+from permissions.models import Rule
+from permissions.resolver import effective_permissions, resolve
+from permissions.responses import forbidden
+from permissions.selectors import access_data, groups_overview, permission_grid
+from permissions.services import actor_context, ensure_may_manage_user
+
+from . import services
+from .forms import UserForm, UserPasswordForm, password_requirements
+from .models import User
+from .selectors import user_list, users_visible_to
+from .timezones import timezone_names
+
+USERS_PER_PAGE = 25
+USER_FIELD_MAP = {"password": "password1"}
+RULE_FIELD_MAP = {"actions": "access"}
+CONFLICTS = ("stale", "last")  # refused because of the record's state, not the input
+
+
+def _target(request: HttpRequest, pk: int) -> User:
+    """A user the actor may see, or 404 (another reseller's user does not exist for them)."""
+    return get_object_or_404(users_visible_to(request.user), pk=pk)
+
+
+def _refusal(request: HttpRequest, target: User, *, own_access: bool = False) -> str:
+    """Why the actor may not change this user, or an empty string."""
+    try:
+        ensure_may_manage_user(actor_context(request.user), target, own_access=own_access)
+    except PermissionDenied as error:
+        return str(error)
+    return ""
+
+
+def _refused(request: HttpRequest, action: str, reason: str) -> HttpResponse:
+    return forbidden(request, area="user", action=action, reason=reason)
+
+
+def _service_call(form, call, field_map=None):
+    """Run a service; on refusal put its reason on the form and return (None, status)."""
+    try:
+        return call(), 200
+    except PermissionDenied as error:
+        add_service_error(form, error, field_map)
+        return None, 403
+    except ValidationError as error:
+        add_service_error(form, error, field_map)
+        return None, 409 if getattr(error, "code", None) in CONFLICTS else 200
+
+
+@requires("user", "read")
+@require_GET
+def user_list_view(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "")
+    page = Paginator(user_list(request.user, search=search), USERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "settings/users.html",
+        {
+            "page": page,
+            "search": search.strip(),
+            "page_query": f"{urlencode({'q': search.strip()})}&" if search.strip() else "",
+            "groups": groups_overview(),
+        },
+    )
+
+
+def _user_form_page(request, form, *, target=None, status=200) -> HttpResponse:
+    return render(
+        request,
+        "settings/user_form.html",
+        {
+            "form": form,
+            "target": target,
+            "timezones": timezone_names(),
+            "password_requirements": password_requirements(),
+            "client_address": client_ip(request),
+        },
+        status=status,
+    )
+
+
+@requires("user", "create")
+@sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "POST"])
+def user_create_view(request: HttpRequest) -> HttpResponse:
+    form = UserForm(request.POST or None, actor=request.user, client_address=client_ip(request))
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        user, status = _service_call(
+            form,
+            lambda: services.user_create(
+                **form.service_kwargs(), actor=request.user, address=client_ip(request)
+            ),
+            USER_FIELD_MAP,
+        )
+        if user is not None:
+            messages.success(request, f"User {user.email} was created.")
+            return redirect("user-detail", pk=user.pk)
+    return _user_form_page(request, form, status=status)
+
+
+@requires("user", "read")
+@require_GET
+def user_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    may_update = request.access.can("user", "update")
+    return render(
+        request,
+        "settings/user_detail.html",
+        {
+            "target": target,
+            "groups": target.access_groups.order_by("name"),
+            "rules": target.access_rules.order_by("area", "effect"),
+            "rule_form": RuleForm(),
+            "refusal": _refusal(request, target) if may_update else "",
+            "may_edit_rules": may_update and not _refusal(request, target, own_access=True),
+        },
+    )
+
+
+@requires("user", "update")
+@require_http_methods(["GET", "POST"])
+def user_update_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    if reason := _refusal(request, target):
+        return _refused(request, "update", reason)
+    address = client_ip(request)
+    form = UserForm(
+        request.POST or None, actor=request.user, instance=target, client_address=address
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        user, status = _service_call(
+            form,
+            lambda: services.user_update(
+                user=target, **form.service_kwargs(), actor=request.user, address=address
+            ),
+        )
+        if user is not None:
+            if user.pk == request.user.pk:
+                update_session_auth_hash(request, user)  # this session stays
+            messages.success(request, f"User {user.email} was saved.")
+            return redirect("user-detail", pk=user.pk)
+    return _user_form_page(request, form, target=target, status=status)
+
+
+@requires("user", "update")
+@sensitive_post_parameters("new_password1", "new_password2")
+@require_http_methods(["GET", "POST"])
+def user_password_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    if target.pk == request.user.pk:
+        return _refused(request, "update", services.SELF_RESET_REFUSED)
+    if reason := _refusal(request, target):
+        return _refused(request, "update", reason)
+    form = UserPasswordForm(target, request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        user, status = _service_call(
+            form,
+            lambda: services.user_set_password(
+                user=target,
+                password=form.cleaned_data["new_password1"],
+                actor=request.user,
+                address=client_ip(request),
+            ),
+            {"password": "new_password1"},
+        )
+        if user is not None:
+            messages.success(
+                request, f"The password of {user.email} was changed; their sessions have ended."
+            )
+            return redirect("user-detail", pk=user.pk)
+    return render(
+        request,
+        "settings/user_password.html",
+        {"form": form, "target": target, "password_requirements": password_requirements()},
+        status=status,
+    )
+
+
+def _confirm(
+    request,
+    target,
+    *,
+    action,
+    title,
+    question,
+    button,
+    call,
+    done,
+    redirect_to,
+    danger=False,
+    own_access=False,
+):
+    """GET asks; POST does it through the service, or shows why it was refused."""
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            call()
+        except (PermissionDenied, ValidationError) as refusal:
+            error = " ".join(getattr(refusal, "messages", None) or [str(refusal)])
+            status = 403 if isinstance(refusal, PermissionDenied) else 409
+        else:
+            messages.success(request, done)
+            return redirect_to()
+    elif reason := _refusal(request, target, own_access=own_access):
+        return _refused(request, action, reason)
+    return render(
+        request,
+        "settings/confirm.html",
+        {
+            "title": title,
+            "question": question,
+            "button": button,
+            "danger": danger,
+            "error": error,
+            "cancel_url": reverse("user-detail", args=[target.pk]),
+        },
+        status=status,
+    )
+
+
+@requires("user", "update")
+@require_http_methods(["GET", "POST"])
+def user_deactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    return _confirm(
+        request,
+        target,
+        action="update",
+        title=f"Deactivate {target.display_name}",
+        question=(
+            f"{target.email} will not be able to sign in, and every session they have open "
+            "ends now. You can activate them again later."
+        ),
+        button="Deactivate",
+        danger=True,
+        call=lambda: services.user_deactivate(
+            user=target, actor=request.user, address=client_ip(request)
+        ),
+        done=f"{target.email} was deactivated.",
+        redirect_to=lambda: redirect("user-detail", pk=target.pk),
+    )
+
+
+@requires("user", "update")
+@require_http_methods(["GET", "POST"])
+def user_activate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    return _confirm(
+        request,
+        target,
+        action="update",
+        title=f"Activate {target.display_name}",
+        question=f"{target.email} will be able to sign in again with their groups and rules.",
+        button="Activate",
+        call=lambda: services.user_activate(
+            user=target, actor=request.user, address=client_ip(request)
+        ),
+        done=f"{target.email} was activated.",
+        redirect_to=lambda: redirect("user-detail", pk=target.pk),
+    )
+
+
+@requires("user", "delete")
+@require_http_methods(["GET", "POST"])
+def user_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    return _confirm(
+        request,
+        target,
+        action="delete",
+        title=f"Delete {target.display_name}",
+        question=(
+            f"{target.email} and their own rules will be deleted for good; the audit log "
+            "keeps what they did. Deactivating keeps the account instead."
+        ),
+        button="Delete user",
+        danger=True,
+        call=lambda: services.user_delete(
+            user=target, actor=request.user, address=client_ip(request)
+        ),
+        done=f"{target.email} was deleted.",
+        redirect_to=lambda: redirect("user-list"),
+    )
+
+
+@requires("user", "read")
+@require_GET
+def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The effective-permission grid, and a what-if grid for another set of groups."""
+    target = _target(request, pk)
+    current_groups = list(target.access_groups.order_by("name"))
+    what_if = None
+    if "what_if" in request.GET:
+        form = WhatIfForm(request.GET)
+        if form.is_valid():
+            chosen = form.cleaned_data["groups"]
+            grid = permission_grid(resolve(*access_data([g.pk for g in chosen], target.pk)))
+            what_if = {"groups": list(chosen), "grid": grid}
+    else:
+        form = WhatIfForm(initial={"groups": current_groups})
+    grid = permission_grid(effective_permissions(target))
+    return render(
+        request,
+        "settings/user_access.html",
+        {
+            "target": target,
+            "current_groups": current_groups,
+            "grid": grid,
+            "form": form,
+            "what_if": what_if,
+        },
+    )
+
+
+def _rule_page(request, target, form, status) -> HttpResponse:
+    return render(
+        request,
+        "settings/rule_form.html",
+        {
+            "form": form,
+            "title": f"Add a rule for {target.display_name}",
+            "owner_label": target.display_name,
+            "cancel_url": reverse("user-detail", args=[target.pk]),
+            "note": "A user's own rules add to (allow) or take away from (deny) their groups.",
+        },
+        status=status,
+    )
+
+
+@requires("user", "update")
+@require_http_methods(["GET", "POST"])
+def user_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    if reason := _refusal(request, target, own_access=True):
+        return _refused(request, "update", reason)
+    form = RuleForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        rule, status = _service_call(
+            form,
+            lambda: services.user_rule_create(
+                user=target,
+                area=form.cleaned_data["area"],
+                actions=form.cleaned_data["access"],
+                effect=form.cleaned_data["effect"],
+                actor=request.user,
+                address=client_ip(request),
+            ),
+            RULE_FIELD_MAP,
+        )
+        if rule is not None:
+            messages.success(request, f"Rule added for {target.email}: {rule}.")
+            return redirect("user-detail", pk=target.pk)
+    return _rule_page(request, target, form, status)
+
+
+@requires("user", "update")
+@require_http_methods(["GET", "POST"])
+def user_rule_delete_view(request: HttpRequest, pk: int, rule_pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    rule = get_object_or_404(Rule, pk=rule_pk, user=target)
+    return _confirm(
+        request,
+        target,
+        action="update",
+        title=f"Delete a rule of {target.display_name}",
+        question=f"Delete the rule “{rule}” ({rule.api_path}) of {target.email}?",
+        button="Delete rule",
+        call=lambda: services.user_rule_delete(
+            rule=rule, actor=request.user, address=client_ip(request)
+        ),
+        done=f"Rule “{rule}” of {target.email} was deleted.",
+        danger=True,
+        own_access=True,
+        redirect_to=lambda: redirect("user-detail", pk=target.pk),
+    )

@@ -1,0 +1,315 @@
+"""The audit trail (read-only pages) and the recurring access review.
+
+The audit pages answer only GET and HEAD: there is no way to change or delete an entry
+through the panel. The access review reads with ``user`` read; deactivating stale users
+needs ``user`` update.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from resellers.selectors import scoped
+
+from . import audit, review
+from .access import requires
+from .client_ip import client_ip
+from .models import AccessReview, AuditEntry
+
+PAGE_SIZE = 50
+REVIEW_PAGE_SIZE = 50
+# How long a deactivation confirmation page stays valid.
+CONFIRMATION_LIFETIME = datetime.timedelta(hours=1)
+SHOWN_ON_CONFIRMATION = 500
+SHOWN_IN_MESSAGES = 20
+
+BAD_CURSOR = "This page link is not valid; start again from the newest entries."
+DATES_REVERSED = "The end date must be on or after the start date."
+OBJECT_ID_NEEDS_TYPE = "Give the object type too (e.g. user, group, customer)."
+CONFIRMATION_EXPIRED = (
+    "This confirmation is out of date (it is valid for an hour); open the deactivation page "
+    "again to see who is stale now."
+)
+
+
+# --- Forms ------------------------------------------------------------------------------
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(
+        label="Actor e-mail contains", required=False, max_length=254, strip=True
+    )
+    action = forms.ChoiceField(
+        required=False, choices=[("", "Any action"), *[(a, a) for a in audit.ACTIONS]]
+    )
+    object_type = forms.CharField(label="Object type", required=False, max_length=64)
+    object_id = forms.CharField(label="Object id", required=False, max_length=64)
+    date_from = forms.DateField(
+        label="From", required=False, widget=DateInput, help_text="In your time zone."
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=DateInput, help_text="Included, in your time zone."
+    )
+    older = forms.CharField(required=False, widget=forms.HiddenInput)
+    newer = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def _clean_cursor(self, name: str) -> str:
+        value = self.cleaned_data.get(name, "")
+        if value:
+            try:
+                audit.decode_cursor(value)
+            except ValueError:
+                raise forms.ValidationError(BAD_CURSOR) from None
+        return value
+
+    def clean_older(self) -> str:
+        return self._clean_cursor("older")
+
+    def clean_newer(self) -> str:
+        return self._clean_cursor("newer")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", DATES_REVERSED)
+        if data.get("object_id") and not data.get("object_type"):
+            self.add_error("object_type", OBJECT_ID_NEEDS_TYPE)
+        return data
+
+    def filters(self) -> dict:
+        return {
+            key: self.cleaned_data[key]
+            for key in ("actor", "action", "object_type", "object_id", "date_from", "date_to")
+        }
+
+
+class StaleDaysForm(forms.Form):
+    stale_days = forms.IntegerField(
+        label="Stale after (days without a sign-in)",
+        min_value=1,
+        max_value=review.MAX_STALE_DAYS,
+        initial=review.DEFAULT_STALE_DAYS,
+    )
+
+    def __init__(self, data=None, **kwargs):
+        if data is not None and not data.get("stale_days"):
+            data = data.copy()
+            data["stale_days"] = review.DEFAULT_STALE_DAYS
+        super().__init__(data, **kwargs)
+
+
+class ReviewFilterForm(StaleDaysForm):
+    flag = forms.ChoiceField(
+        label="Show",
+        required=False,
+        choices=[("", "Every user"), *[(flag, f"Only: {flag}") for flag in review.FLAG_FILTERS]],
+    )
+
+
+class DeactivateForm(StaleDaysForm):
+    as_of = forms.DateTimeField(widget=forms.HiddenInput)
+
+    def clean_as_of(self) -> datetime.datetime:
+        as_of = self.cleaned_data["as_of"]
+        now = timezone.now()
+        if as_of > now or now - as_of > CONFIRMATION_LIFETIME:
+            raise forms.ValidationError(CONFIRMATION_EXPIRED)
+        return as_of
+
+
+# --- The audit trail ----------------------------------------------------------------------
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@requires("audit-log", "read")
+@require_safe
+def audit_log_list(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    page = None
+    if not request.GET or form.is_valid():
+        entries = scoped(AuditEntry.objects.all(), request.user)
+        filters = form.filters() if form.is_bound else {}
+        entries = audit.filter_entries(entries, **filters)
+        page = audit.entries_page(
+            entries,
+            older_than=form.cleaned_data.get("older", "") if form.is_bound else "",
+            newer_than=form.cleaned_data.get("newer", "") if form.is_bound else "",
+            size=PAGE_SIZE,
+        )
+    return render(
+        request,
+        "audit/list.html",
+        {
+            "form": form,
+            "page": page,
+            "base_query": _query_without(request, "older", "newer"),
+            "time_zone": timezone.get_current_timezone_name(),
+        },
+    )
+
+
+@requires("audit-log", "read")
+@require_safe
+def audit_log_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(scoped(AuditEntry.objects.all(), request.user), pk=pk)
+    return render(
+        request,
+        "audit/detail.html",
+        {
+            "entry": entry,
+            "rows": audit.change_rows(entry.changes),
+            "history_url": (
+                audit.history_url(object_type=entry.object_type, object_id=entry.object_id)
+                if entry.object_type and entry.object_id
+                else ""
+            ),
+            "time_zone": timezone.get_current_timezone_name(),
+        },
+    )
+
+
+# --- The access review ---------------------------------------------------------------------
+
+
+def _stale_days(form: forms.Form) -> int:
+    form.is_valid()
+    return form.cleaned_data.get("stale_days") or review.DEFAULT_STALE_DAYS
+
+
+@requires("user", "read")
+@require_safe
+def access_review(request: HttpRequest) -> HttpResponse:
+    form = ReviewFilterForm(request.GET)
+    context = {"form": form, "time_zone": timezone.get_current_timezone_name()}
+    if form.is_valid():
+        stale_days = form.cleaned_data["stale_days"]
+        cutoff = review.stale_cutoff(stale_days)
+        users = review.users_to_review(request.user)
+        listed = users
+        if form.cleaned_data["flag"]:
+            listed = review.with_flag(users, form.cleaned_data["flag"], cutoff)
+        paginator = Paginator(review.with_review_data(listed.order_by("email")), REVIEW_PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
+        context.update(
+            stale_days=stale_days,
+            cutoff=cutoff,
+            counts=review.review_counts(users, cutoff=cutoff),
+            page=page,
+            rows=list(review.summarize(page.object_list, cutoff=cutoff)),
+            page_query=_query_without(request, "page"),
+            reviews=scoped(AccessReview.objects.all(), request.user)[:5],
+        )
+    return render(request, "audit/review.html", context)
+
+
+@requires("user", "read")
+@require_POST
+def access_review_record(request: HttpRequest) -> HttpResponse:
+    """Record that the signed-in user reviewed every user's access just now."""
+    form = StaleDaysForm(request.POST)
+    stale_days = _stale_days(form)
+    users = review.users_to_review(request.user)
+    record = review.access_review_record(
+        stale_days=stale_days,
+        counts=review.review_counts(users, cutoff=review.stale_cutoff(stale_days)),
+        reviewer=request.user,
+        source="panel",
+        address=client_ip(request),
+    )
+    messages.success(
+        request,
+        f"Access review recorded: {record.users_count} users, {record.stale_count} stale.",
+    )
+    return redirect(f"{reverse('access-review')}?stale_days={stale_days}")
+
+
+@requires("user", "update")
+@require_http_methods(["GET", "POST"])
+def access_review_deactivate(request: HttpRequest) -> HttpResponse:
+    """GET: the confirmation page, listing who would be deactivated and who kept.
+    POST: deactivate the users who were stale when that page was shown."""
+    if request.method == "POST":
+        form = DeactivateForm(request.POST)
+        if form.is_valid():
+            return _deactivate(request, form)
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(f"{reverse('access-review-deactivate')}?stale_days={_stale_days(form)}")
+    form = StaleDaysForm(request.GET)
+    stale_days = _stale_days(form)
+    as_of = timezone.now()
+    plan = review.plan_stale_deactivation(
+        request.user, cutoff=review.stale_cutoff(stale_days, as_of)
+    )
+    return render(
+        request,
+        "audit/review_confirm.html",
+        {
+            "form": form,
+            "stale_days": stale_days,
+            "as_of": as_of.isoformat(),
+            "plan": plan,
+            "shown": plan.deactivate[:SHOWN_ON_CONFIRMATION],
+            "more": max(0, len(plan.deactivate) - SHOWN_ON_CONFIRMATION),
+        },
+    )
+
+
+def _deactivate(request: HttpRequest, form: DeactivateForm) -> HttpResponse:
+    stale_days = form.cleaned_data["stale_days"]
+    try:
+        result = review.access_review_deactivate_stale(
+            stale_days=stale_days,
+            as_of=form.cleaned_data["as_of"],
+            actor=request.user,
+            address=client_ip(request),
+        )
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+        return redirect(f"{reverse('access-review')}?stale_days={stale_days}")
+    users = review.users_to_review(request.user)
+    review.access_review_record(
+        stale_days=stale_days,
+        counts=review.review_counts(users, cutoff=review.stale_cutoff(stale_days)),
+        reviewer=request.user,
+        source="panel",
+        deactivated_count=len(result.deactivated),
+        address=client_ip(request),
+    )
+    messages.success(
+        request,
+        f"Deactivated {len(result.deactivated)} stale users: {_some_emails(result.deactivated)}.",
+    )
+    for user, reason in result.kept[:SHOWN_IN_MESSAGES]:
+        messages.warning(request, f"{user.email} {reason}.")
+    if len(result.kept) > SHOWN_IN_MESSAGES:
+        messages.warning(request, f"{len(result.kept) - SHOWN_IN_MESSAGES} more users were kept.")
+    return redirect(f"{reverse('access-review')}?stale_days={stale_days}")
+
+
+def _some_emails(users) -> str:
+    emails = [user.email for user in users[:SHOWN_IN_MESSAGES]]
+    if not emails:
+        return "nobody"
+    more = len(users) - len(emails)
+    return ", ".join(emails) + (f" and {more} more" if more else "")

@@ -1,0 +1,54 @@
+import os
+import tempfile
+from functools import partial
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from permissions.transfer import export_access
+
+
+class Command(BaseCommand):
+    help = (
+        "Write the whole access configuration (resellers, groups, users) as JSON, to FILE "
+        "or to standard output. Passwords are never written."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "file", nargs="?", metavar="FILE", help="where to write (default: standard output)"
+        )
+
+    def handle(self, *args, file=None, **options):
+        if file in (None, "-"):
+            result = export_access(partial(self.stdout.write, ending=""))
+        else:
+            result = self._export_to(Path(file))
+        for warning in result.warnings:
+            self.stderr.write(f"warning: {warning}")
+        if file not in (None, "-"):
+            counts = result.counts
+            self.stdout.write(
+                f"Exported {counts['resellers']} resellers, {counts['groups']} groups and "
+                f"{counts['users']} users to {file}."
+            )
+
+    def _export_to(self, path: Path):
+        # Written beside the target and renamed over it, so a failed export never
+        # leaves a half-written file where a good one was.
+        try:
+            handle, temporary = tempfile.mkstemp(
+                dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+            )
+        except OSError as error:
+            raise CommandError(f"cannot write {path}: {error.strerror}", returncode=2) from None
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                result = export_access(stream.write)
+            os.replace(temporary, path)
+        except OSError as error:
+            raise CommandError(f"cannot write {path}: {error.strerror}", returncode=2) from None
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        return result

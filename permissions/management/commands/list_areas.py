@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from permissions.areas import all_areas
+
+
+class Command(BaseCommand):
+    help = "Print every area of the registry, one a line: key<TAB>label<TAB>API path."
+
+    def handle(self, *args, **options):
+        for area in all_areas():
+            self.stdout.write(f"{area.key}\t{area.label}\t{area.api_path}")

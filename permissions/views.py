@@ -1,0 +1,283 @@
+"""Setup > Settings > Groups: list, create (and Create Default Reseller), the group page
+with its "Add Group Permission" table and what its members can do, edit and delete.
+
+Views stay thin: forms clean input, ``permissions.services`` decides and writes, and a
+refusal from a service is shown with its reason."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.selectors import users_visible_to
+
+from . import services
+from .access import requires
+from .client_ip import client_ip
+from .forms import GroupForm, RuleAccessForm, RuleForm, add_service_error
+from .models import Group, Rule
+from .responses import forbidden
+from .selectors import group_access, groups_overview, permission_grid
+
+RULE_FIELD_MAP = {"actions": "access"}
+CONFLICTS = ("stale",)
+
+
+def _service_call(form, call, field_map=None):
+    """Run a service; on refusal put its reason on the form and return (None, status)."""
+    try:
+        return call(), 200
+    except PermissionDenied as error:
+        add_service_error(form, error, field_map)
+        return None, 403
+    except ValidationError as error:
+        add_service_error(form, error, field_map)
+        return None, 409 if getattr(error, "code", None) in CONFLICTS else 200
+
+
+def _refusal_text(error: Exception) -> str:
+    return " ".join(getattr(error, "messages", None) or [str(error)])
+
+
+@requires("group", "read")
+@require_GET
+def group_list_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "settings/groups.html", {"groups": groups_overview()})
+
+
+@requires("group", "create")
+@require_http_methods(["GET", "POST"])
+def group_create_view(request: HttpRequest) -> HttpResponse:
+    form = GroupForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        group, status = _service_call(
+            form,
+            lambda: services.group_create(
+                name=form.cleaned_data["name"],
+                defaults=form.cleaned_data["defaults"],
+                actor=request.user,
+                address=client_ip(request),
+            ),
+        )
+        if group is not None:
+            messages.success(request, f"Group {group.name} was created.")
+            return redirect("group-detail", pk=group.pk)
+    return render(request, "settings/group_form.html", {"form": form, "group": None}, status=status)
+
+
+@requires("group", "create")
+@require_POST
+def group_create_default_reseller_view(request: HttpRequest) -> HttpResponse:
+    try:
+        group = services.group_create_default_reseller(
+            actor=request.user, address=client_ip(request)
+        )
+    except (PermissionDenied, ValidationError) as error:
+        return forbidden(request, area="group", action="create", reason=_refusal_text(error))
+    messages.success(
+        request,
+        f"Group {group.name} was created with the reseller preset; adjust it below.",
+    )
+    return redirect("group-detail", pk=group.pk)
+
+
+@requires("group", "read")
+@require_GET
+def group_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    group = get_object_or_404(Group, pk=pk)
+    rules = list(group.rules.all())
+    grid = permission_grid(group_access(group))
+    members = users_visible_to(request.user).filter(access_groups=group).order_by("email")
+    return render(
+        request,
+        "settings/group_detail.html",
+        {
+            "group": group,
+            "rules": rules,
+            "granular": any(rule.effect == "allow" for rule in rules),
+            "rule_form": RuleForm(),
+            "grid": grid,
+            "members": members,
+        },
+    )
+
+
+@requires("group", "update")
+@require_http_methods(["GET", "POST"])
+def group_update_view(request: HttpRequest, pk: int) -> HttpResponse:
+    group = get_object_or_404(Group, pk=pk)
+    form = GroupForm(request.POST or None, instance=group)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        saved, status = _service_call(
+            form,
+            lambda: services.group_update(
+                group=group,
+                name=form.cleaned_data["name"],
+                defaults=form.cleaned_data["defaults"],
+                expected_updated_at=form.cleaned_data["updated_at"],
+                actor=request.user,
+                address=client_ip(request),
+            ),
+        )
+        if saved is not None:
+            messages.success(request, f"Group {saved.name} was saved.")
+            return redirect("group-detail", pk=saved.pk)
+    return render(
+        request, "settings/group_form.html", {"form": form, "group": group}, status=status
+    )
+
+
+def _confirm(request, *, title, question, button, call, done, redirect_to, cancel_url):
+    """GET asks; POST does it through the service, or shows why it was refused."""
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            call()
+        except (PermissionDenied, ValidationError) as refusal:
+            error = _refusal_text(refusal)
+            status = 403 if isinstance(refusal, PermissionDenied) else 409
+        else:
+            messages.success(request, done)
+            return redirect(redirect_to)
+    return render(
+        request,
+        "settings/confirm.html",
+        {
+            "title": title,
+            "question": question,
+            "button": button,
+            "danger": True,
+            "error": error,
+            "cancel_url": cancel_url,
+        },
+        status=status,
+    )
+
+
+@requires("group", "delete")
+@require_http_methods(["GET", "POST"])
+def group_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    group = get_object_or_404(Group, pk=pk)
+    count = group.members.count()
+    return _confirm(
+        request,
+        title=f"Delete the group {group.name}",
+        question=(
+            f"Its {count} member{'s' if count != 1 else ''} will lose what this group grants "
+            "(and any deny it carries). Its rules are deleted with it."
+        ),
+        button="Delete group",
+        call=lambda: services.group_delete(
+            group=group, actor=request.user, address=client_ip(request)
+        ),
+        done=f"Group {group.name} was deleted.",
+        redirect_to=reverse("group-list"),
+        cancel_url=reverse("group-detail", args=[group.pk]),
+    )
+
+
+@requires("group", "update")
+@require_http_methods(["GET", "POST"])
+def group_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+    group = get_object_or_404(Group, pk=pk)
+    form = RuleForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        rule, status = _service_call(
+            form,
+            lambda: services.rule_create(
+                group=group,
+                area=form.cleaned_data["area"],
+                actions=form.cleaned_data["access"],
+                effect=form.cleaned_data["effect"],
+                actor=request.user,
+                address=client_ip(request),
+            ),
+            RULE_FIELD_MAP,
+        )
+        if rule is not None:
+            messages.success(request, f"Rule added to {group.name}: {rule}.")
+            return redirect("group-detail", pk=group.pk)
+    return render(
+        request,
+        "settings/rule_form.html",
+        {
+            "form": form,
+            "title": f"Add Group Permission to {group.name}",
+            "cancel_url": reverse("group-detail", args=[group.pk]),
+            "note": (
+                "An allow rule makes the group granular: its default permissions stop "
+                "applying and it grants exactly its allow rules. A deny only takes away."
+            ),
+        },
+        status=status,
+    )
+
+
+@requires("group", "update")
+@require_http_methods(["GET", "POST"])
+def group_rule_update_view(request: HttpRequest, pk: int, rule_pk: int) -> HttpResponse:
+    group = get_object_or_404(Group, pk=pk)
+    rule = get_object_or_404(Rule, pk=rule_pk, group=group)
+    form = RuleAccessForm(request.POST or None, rule=rule)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        saved, status = _service_call(
+            form,
+            lambda: services.rule_update(
+                rule=rule,
+                actions=form.cleaned_data["access"],
+                expected_actions=form.cleaned_data["expected_actions"],
+                actor=request.user,
+                address=client_ip(request),
+            ),
+            RULE_FIELD_MAP,
+        )
+        if saved is not None:
+            messages.success(request, f"Rule of {group.name} saved: {saved}.")
+            return redirect("group-detail", pk=group.pk)
+    return render(
+        request,
+        "settings/rule_form.html",
+        {
+            "form": form,
+            "rule": rule,
+            "title": f"Edit a rule of {group.name}",
+            "cancel_url": reverse("group-detail", args=[group.pk]),
+            "note": "To change the area or the effect, delete this rule and add another.",
+        },
+        status=status,
+    )
+
+
+@requires("group", "update")
+@require_http_methods(["GET", "POST"])
+def group_rule_delete_view(request: HttpRequest, pk: int, rule_pk: int) -> HttpResponse:
+    group = get_object_or_404(Group, pk=pk)
+    rule = get_object_or_404(Rule, pk=rule_pk, group=group)
+    last_allow = (
+        rule.effect == "allow"
+        and not group.rules.filter(effect="allow").exclude(pk=rule.pk).exists()
+    )
+    question = f"Delete the rule “{rule}” ({rule.api_path}) of {group.name}?"
+    if last_allow:
+        question += (
+            f" It is the group's last allow rule: the group goes back to defaults mode and "
+            f"grants {', '.join(group.default_actions) or 'nothing'} on every area."
+        )
+    return _confirm(
+        request,
+        title=f"Delete a rule of {group.name}",
+        question=question,
+        button="Delete rule",
+        call=lambda: services.rule_delete(
+            rule=rule, actor=request.user, address=client_ip(request)
+        ),
+        done=f"Rule “{rule}” of {group.name} was deleted.",
+        redirect_to=reverse("group-detail", args=[group.pk]),
+        cancel_url=reverse("group-detail", args=[group.pk]),
+    )
