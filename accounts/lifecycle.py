@@ -36,14 +36,14 @@ from .tokens import LinkState, invite_tokens, password_reset_tokens, uid_of, ver
 
 logger = logging.getLogger(__name__)
 
-INVITE_SENT = "invite sent"
-INVITE_ACCEPTED = "invite accepted"
-VERIFICATION_SENT = "verification sent"
-EMAIL_VERIFIED = "e-mail verified"
-RESET_REQUESTED = "reset requested"
-RESET_LINK_SENT = "reset link sent"
-PASSWORD_RESET = "password reset"  # noqa: S105 (an action name)
-UNLOCK = "unlock"
+INVITE_SENT = audit.Action.INVITE_SENT
+INVITE_ACCEPTED = audit.Action.INVITE_ACCEPTED
+VERIFICATION_SENT = audit.Action.VERIFICATION_SENT
+EMAIL_VERIFIED = audit.Action.EMAIL_VERIFIED
+RESET_REQUESTED = audit.Action.RESET_REQUESTED
+RESET_LINK_SENT = audit.Action.RESET_LINK_SENT
+PASSWORD_RESET = audit.Action.PASSWORD_RESET
+UNLOCK = audit.Action.UNLOCK
 
 NOT_INVITED = "{user} has already accepted their invitation; send a password reset link instead."
 IS_DEACTIVATED = "{user} is deactivated; activate the account first."

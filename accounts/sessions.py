@@ -37,7 +37,7 @@ from .models import User, UserSession
 
 SEEN_KEY = "_accounts_seen"  # when this session's record was last touched (epoch seconds)
 RECORD_KEY = "_accounts_record"  # the session key the record was written under
-SESSION_ENDED = "session ended"
+SESSION_ENDED = audit.Action.SESSION_ENDED
 USER_AGENT_LENGTH = UserSession._meta.get_field("user_agent").max_length
 
 _BROWSERS = (

@@ -43,9 +43,9 @@ MAX_CODE_ATTEMPTS = 5
 RECOVERY_CODE_COUNT = 10
 DEVICE_NAME = "Authenticator app"
 
-TWO_FACTOR_ENABLED = "2fa enabled"
-TWO_FACTOR_DISABLED = "2fa disabled"
-RECOVERY_CODES_MADE = "2fa recovery codes"
+TWO_FACTOR_ENABLED = audit.Action.TWO_FACTOR_ENABLED
+TWO_FACTOR_DISABLED = audit.Action.TWO_FACTOR_DISABLED
+RECOVERY_CODES_MADE = audit.Action.RECOVERY_CODES_MADE
 
 WRONG_CODE = "That code is not right, or it has been used. Try the next code from your app."
 NEEDS_PROOF = "Enter a current code from your app, a recovery code, or your password."

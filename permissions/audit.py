@@ -40,6 +40,18 @@ class Action:
     COMMAND = "command"
     REVIEW = "access review"
     PRUNE = "prune"
+    INVITE_SENT = "invite sent"
+    INVITE_ACCEPTED = "invite accepted"
+    VERIFICATION_SENT = "verification sent"
+    EMAIL_VERIFIED = "e-mail verified"
+    RESET_REQUESTED = "reset requested"
+    RESET_LINK_SENT = "reset link sent"
+    PASSWORD_RESET = "password reset"  # noqa: S105 (an action name)
+    UNLOCK = "unlock"
+    TWO_FACTOR_ENABLED = "2fa enabled"
+    TWO_FACTOR_DISABLED = "2fa disabled"
+    RECOVERY_CODES_MADE = "2fa recovery codes"
+    SESSION_ENDED = "session ended"
 
 
 # The audit page's action filter offers these, in this order.

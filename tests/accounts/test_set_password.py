@@ -121,3 +121,15 @@ def test_on_a_terminal_two_different_answers_change_nothing(manage, staff, passw
     assert result.status == 1
     assert "the two passwords do not match" in result.err
     assert fresh(staff).check_password(password)
+
+
+def test_set_password_tells_a_verified_user_by_email_without_the_password(manage, mailoutbox):
+    from django.utils import timezone
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(email="told@example.com", email_verified_at=timezone.now())
+    result = manage("set_password", user.email, stdin="a brand new passphrase 77\n")
+    assert result.status == 0
+    assert [m.to for m in mailoutbox] == [["told@example.com"]]
+    assert "a brand new passphrase 77" not in mailoutbox[0].body

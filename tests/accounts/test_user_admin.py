@@ -572,3 +572,15 @@ def test_last_login_is_shown_in_the_viewers_time_zone(client_as, admin, staff):
     admin.save()
     body = client_as(admin).get("/settings/users/").content.decode()
     assert '2026-01-02</span> <span class="muted small nowrap">08:30' in body
+
+
+def test_user_page_offers_the_sign_in_lifecycle_to_those_who_may_manage(
+    client_as, admin, manager, staff
+):
+    body = client_as(admin).get(f"/settings/users/{staff.pk}/").content.decode()
+    assert f'action="/settings/users/{staff.pk}/send-reset/"' in body
+    password_page = client_as(admin).get(f"/settings/users/{staff.pk}/password/")
+    assert "Send a reset link instead" in password_page.content.decode()
+    # Mia lacks what Sam holds (routing, carriers): she is shown why, and no buttons
+    refused = client_as(manager).get(f"/settings/users/{staff.pk}/").content.decode()
+    assert "Sam Staff can" in refused and "/send-reset/" not in refused

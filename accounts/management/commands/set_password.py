@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.lifecycle import notify_password_changed_by_admin
 from permissions import audit
 
 NO_PASSWORD = "no password on standard input; nothing was changed."  # noqa: S105 (a message)
@@ -44,6 +45,8 @@ class Command(BaseCommand):
                 obj=user,
                 message=f"Password of {user.email} set from the command line.",
             )
+        # Every credential change is told to the user (never with the password).
+        notify_password_changed_by_admin(user)
         self.stdout.write(f"Password of {user.email} changed; their sessions have ended.")
 
     def _read_password(self, stream) -> str:
