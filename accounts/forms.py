@@ -124,8 +124,16 @@ class UserForm(forms.Form):
 
     name = forms.CharField(max_length=150, required=False)
     email = forms.EmailField(label="E-mail", max_length=254)
-    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
-    password2 = forms.CharField(label="Password (again)", strip=False, widget=forms.PasswordInput)
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        required=False,
+        widget=forms.PasswordInput,
+        help_text="Leave both password fields empty to e-mail the user an invitation instead.",
+    )
+    password2 = forms.CharField(
+        label="Password (again)", strip=False, required=False, widget=forms.PasswordInput
+    )
     role = forms.ChoiceField(
         choices=Role.choices,
         initial=Role.ADMINISTRATOR,
@@ -216,7 +224,9 @@ class UserForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         first, second = cleaned.get("password1"), cleaned.get("password2")
-        if first and second:
+        if bool(first) != bool(second) and "password1" in self.fields:
+            self.add_error("password2", PASSWORDS_DIFFER)
+        elif first and second:
             if first != second:
                 self.add_error("password2", PASSWORDS_DIFFER)
             else:
@@ -248,7 +258,8 @@ class UserForm(forms.Form):
         kwargs = {name: self.cleaned_data[name] for name in names if name in self.fields}
         kwargs["shared_ticket"] = self.cleaned_data["shared_ticket"]
         if "password1" in self.fields:
-            kwargs["password"] = self.cleaned_data["password1"]
+            # Empty: the user is created without a usable password and invited.
+            kwargs["password"] = self.cleaned_data["password1"] or None
         if "updated_at" in self.fields:
             kwargs["expected_updated_at"] = self.cleaned_data["updated_at"]
         return kwargs

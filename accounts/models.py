@@ -191,3 +191,39 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} from {self.address or 'an unknown address'}"
+
+
+class ApiToken(models.Model):
+    """A personal API token: acts as its owner, with exactly the owner's permissions and IP
+    whitelist (``accounts.api_tokens``). Only a SHA-256 hash of the token is stored; the
+    ``prefix`` is its non-secret first part, used to find the row and shown in lists."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(
+        max_length=100, help_text="What the token is for, e.g. “billing export”."
+    )
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    read_only = models.BooleanField(
+        "read-only", default=False, help_text="A read-only token can only read (GET)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField("expires", null=True, blank=True)
+    last_used_at = models.DateTimeField("last used", null=True, blank=True, editable=False)
+    last_used_address = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField("revoked", null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    def status_at(self, now) -> str:
+        """``active``, ``revoked`` or ``expired`` at ``now``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"

@@ -294,6 +294,10 @@ def user_update(
         if {"role", "email", "ip_whitelist"} & set(changed):
             target.end_sessions()
         target.save()
+    else:
+        # A change of groups alone still moves the version, so a form opened before it
+        # cannot silently put the old groups back.
+        target.save(update_fields=["updated_at"])
     if groups_changing:
         target.access_groups.set(list(groups))
     audit.record(

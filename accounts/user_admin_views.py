@@ -24,8 +24,9 @@ from permissions.responses import forbidden
 from permissions.selectors import access_data, groups_overview, permission_grid
 from permissions.services import actor_context, ensure_may_manage_user
 
-from . import services
+from . import lifecycle, services
 from .forms import UserForm, UserPasswordForm, password_requirements
+from .lockout import locked_out_emails
 from .models import User
 from .selectors import user_list, users_visible_to
 from .timezones import timezone_names
@@ -78,6 +79,7 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
         "settings/users.html",
         {
             "page": page,
+            "locked": locked_out_emails(person.email for person in page),
             "search": search.strip(),
             "page_query": f"{urlencode({'q': search.strip()})}&" if search.strip() else "",
             "groups": groups_overview(),
@@ -115,7 +117,16 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
             USER_FIELD_MAP,
         )
         if user is not None:
-            messages.success(request, f"User {user.email} was created.")
+            if user.has_usable_password():
+                lifecycle.user_send_verification(user=user, request=request)
+                messages.success(
+                    request, f"User {user.email} was created; a verification e-mail was sent."
+                )
+            else:
+                lifecycle.user_send_invite(user=user, actor=request.user, request=request)
+                messages.success(
+                    request, f"User {user.email} was created and invited to set a password."
+                )
             return redirect("user-detail", pk=user.pk)
     return _user_form_page(request, form, status=status)
 
@@ -150,6 +161,7 @@ def user_update_view(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None, actor=request.user, instance=target, client_address=address
     )
     status = 200
+    email_before = target.email
     if request.method == "POST" and form.is_valid():
         user, status = _service_call(
             form,
@@ -160,6 +172,8 @@ def user_update_view(request: HttpRequest, pk: int) -> HttpResponse:
         if user is not None:
             if user.pk == request.user.pk:
                 update_session_auth_hash(request, user)  # this session stays
+            if user.email != email_before:
+                lifecycle.user_send_verification(user=user, request=request)
             messages.success(request, f"User {user.email} was saved.")
             return redirect("user-detail", pk=user.pk)
     return _user_form_page(request, form, target=target, status=status)
@@ -188,6 +202,7 @@ def user_password_view(request: HttpRequest, pk: int) -> HttpResponse:
             {"password": "new_password1"},
         )
         if user is not None:
+            lifecycle.notify_password_changed_by_admin(user)
             messages.success(
                 request, f"The password of {user.email} was changed; their sessions have ended."
             )

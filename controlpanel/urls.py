@@ -3,11 +3,15 @@ from django.urls import include, path
 from permissions.audit_urls import review_urlpatterns
 
 from . import views
+from .api.docs import api_docs
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.health, name="health"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/tokens/", include("accounts.token_urls")),
+    path("api/cp/", include("controlpanel.api.urls")),
+    path("api/docs", api_docs, name="api-docs"),
     path("", include("controlpanel.areas.urls")),
     path("settings/", include("resellers.urls")),
     path("settings/", include("accounts.user_admin_urls")),

@@ -10,6 +10,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 
+from accounts.api_tokens import READ_METHODS, read_only_token_refusal
+
 from . import audit
 from .access import Public, SelfService, declaration_of
 from .client_ip import client_ip
@@ -56,6 +58,8 @@ class AccessMiddleware:
 
         access = effective_permissions(user)
         request.access = access
+        if getattr(request, "token_read_only", False) and request.method not in READ_METHODS:
+            return read_only_token_refusal(request, declaration)  # accounts.api_tokens
         if isinstance(declaration, SelfService):
             return None
         action = declaration.action_for(request.method)

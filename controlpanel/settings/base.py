@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "rest_framework",
+    "drf_spectacular",
     "resellers",
     "accounts",
     "permissions",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.api_tokens.ApiTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
@@ -216,6 +219,30 @@ WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# The JSON API (controlpanel.api, docs/api.md). The access middleware decides every
+# request; DRF only takes the user it signed in (session or API token) and throttles.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["controlpanel.api.authentication.PanelAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["controlpanel.api.permissions.DecidedByAccessMiddleware"],
+    "DEFAULT_THROTTLE_CLASSES": ["controlpanel.api.throttling.PerUserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_THROTTLE_RATE", default="1000/minute")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "controlpanel.api.errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Control Panel API",
+    "DESCRIPTION": "One endpoint pair per area, with the panel's own permissions; "
+    "see /api/docs.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/cp",
+    "DISABLE_ERRORS_AND_WARNINGS": True,
 }
 
 # How long resolved permissions stay in the cache; the versioned key makes any change

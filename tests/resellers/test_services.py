@@ -3,12 +3,12 @@
 from permissions.areas import actions_of
 from permissions.models import AuditEntry, Group
 from permissions.resolver import effective_permissions
-from resellers.services import reseller_default_group_create
+from permissions.services import group_create_default_reseller
 from tests.factories import UserFactory
 
 
 def test_the_default_reseller_group_holds_the_preset(db):
-    group = reseller_default_group_create()
+    group = group_create_default_reseller()
 
     rules = {rule.area: actions_of(rule.actions) for rule in group.rules.all()}
     assert group.name == "Reseller"
@@ -25,7 +25,7 @@ def test_the_default_reseller_group_holds_the_preset(db):
 
 
 def test_a_member_of_the_default_group_has_nothing_on_settings_areas(db):
-    member = UserFactory(groups=[reseller_default_group_create()])
+    member = UserFactory(groups=[group_create_default_reseller()])
 
     access = effective_permissions(member)
     assert access.actions("customer") == ["create", "read", "update", "delete"]
@@ -35,7 +35,7 @@ def test_a_member_of_the_default_group_has_nothing_on_settings_areas(db):
 
 
 def test_each_new_default_group_gets_the_next_name(db):
-    names = [reseller_default_group_create().name for _ in range(3)]
+    names = [group_create_default_reseller().name for _ in range(3)]
 
     assert names == ["Reseller", "Reseller 2", "Reseller 3"]
     assert Group.objects.count() == 3

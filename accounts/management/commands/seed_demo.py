@@ -5,8 +5,12 @@ from django.db import transaction
 from accounts.models import Role, User
 from controlpanel.areas.demo import RESELLER_USERS, seed_business, seed_resellers
 from permissions.models import Group
-from permissions.services import group_create, rule_set
-from resellers.services import DEFAULT_RESELLER_GROUP_NAME, reseller_default_group_create
+from permissions.services import (
+    DEFAULT_RESELLER_NAME,
+    group_create,
+    group_create_default_reseller,
+    rule_set,
+)
 
 DEMO_PASSWORD = "Switchboard-Demo-2026"  # noqa: S105 (printed demo login, by design)
 ADMIN_EMAIL = "admin@example.com"
@@ -61,8 +65,8 @@ class Command(BaseCommand):
     def _reseller_users(self, resellers) -> list[User]:
         """One user per reseller, in the default reseller group (ACCESS_MODEL.md preset)."""
         group = (
-            Group.objects.filter(name__iexact=DEFAULT_RESELLER_GROUP_NAME).first()
-            or reseller_default_group_create()
+            Group.objects.filter(name__iexact=DEFAULT_RESELLER_NAME).first()
+            or group_create_default_reseller()
         )
         users = []
         for email, name, reseller_name, shared in RESELLER_USERS:

@@ -1,0 +1,35 @@
+import pytest
+pytestmark = pytest.mark.django_db
+
+def test_smoke(api_as, admin, mine, theirs):
+    api = api_as(admin)
+    r = api.get("/api/cp/customer")
+    print(r.status_code, r.json())
+    r = api.post("/api/cp/customer", {"name": "Globex", "credit_limit": "10.50"})
+    print(r.status_code, r.json())
+    cid = r.json()["id"]
+    r = api.patch(f"/api/cp/customer/{cid}", {"status": "suspended"})
+    print(r.status_code, r.json())
+    r = api.put(f"/api/cp/customer/{cid}", {"name": "Globex 2"})
+    print(r.status_code, r.json())
+    r = api.get(f"/api/cp/billing/{mine.invoice.pk}")
+    print(r.status_code, r.json())
+    r = api.post(f"/api/cp/billing/{mine.invoice.pk}/payments", {"amount": "10.00"})
+    print(r.status_code, r.json())
+    r = api.get(f"/api/cp/billing/{mine.invoice.pk}/payments")
+    print(r.status_code, r.json())
+    r = api.post("/api/cp/cdr", {})
+    print(r.status_code, r.json())
+    r = api.delete(f"/api/cp/customer/{mine.customer.pk}")
+    print(r.status_code, r.json())
+    r = api.get("/api/cp/user")
+    print(r.status_code, r.json())
+    r = api.get("/api/cp/group")
+    print(r.status_code, r.json())
+    r = api.get("/api/cp/audit-log?page_size=2")
+    print(r.status_code, r.json())
+    r = api.get("/api/cp/cdr?date_from=2020-01-01&sort=-cost")
+    print(r.status_code, r.json())
+    r = api.get("/api/cp/schema")
+    print(r.status_code, r.content[:300])
+    assert 0
