@@ -223,7 +223,12 @@ class ApiTokenMiddleware:
                 )
             return _unauthorized(check.refusal)
         token = check.token
-        request.user = token.user
+        owner = token.user
+
+        async def auser():
+            return owner
+
+        request.user, request.auser = owner, auser
         request.api_token = token
         request.token_read_only = token.read_only
         # No cookie rides along with a bearer token, so there is no CSRF to defend against.

@@ -41,6 +41,8 @@ class SessionActivityMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(request, "api_token", None) is not None:
+            return None  # signed in by an API token: there is no session to keep
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
             sessions.touch(request)
@@ -68,7 +70,11 @@ class TwoFactorRequiredMiddleware:
             return None
         if getattr(view_func, "allowed_before_enrolment", False):
             return None
-        if two_factor.has_device_cached(request):
+        if getattr(request, "api_token", None) is not None:
+            # A token request has no session to remember the answer in.
+            if two_factor.is_enabled(user):
+                return None
+        elif two_factor.has_device_cached(request):
             return None
         if request.path.startswith("/api/"):
             return JsonResponse(

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from controlpanel.areas.forms import DateInput
 from controlpanel.areas.views import add_errors
 from permissions.access import self_service
 from permissions.client_ip import client_ip
@@ -26,10 +27,6 @@ from .api_tokens import MAX_ACTIVE_TOKENS, api_token_create, api_token_revoke, t
 from .models import ApiToken
 
 EXPIRY_IN_PAST = "Choose today or a later day."
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class TokenForm(forms.Form):
@@ -44,7 +41,7 @@ class TokenForm(forms.Form):
     expires_on = forms.DateField(
         label="Expires after",
         required=False,
-        widget=DateInput,
+        widget=DateInput(),
         help_text="Optional. The token stops working at the end of this day (your time zone).",
     )
 

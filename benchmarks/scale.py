@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,7 @@ def parse_args():
         "--keep", action="store_true", help="reuse the data databases and keep them afterwards"
     )
     parser.add_argument("--no-commands", action="store_true", help="pages only")
+    parser.add_argument("--no-pages", action="store_true", help="commands only")
     parser.add_argument(
         "--no-flat-check", action="store_true", help="skip the run at a tenth of the users"
     )
@@ -162,6 +164,19 @@ def measure_pages() -> bool:
 # ---------------------------------------------------------------------------------------
 
 
+# manage.py in this interpreter, then its own peak RSS: VmHWM of /proc/self/status belongs
+# to the process image started by exec (ru_maxrss would include the forked parent's).
+PEAK_WRAPPER = """
+import re, runpy, sys
+sys.argv = ["manage.py", *sys.argv[1:]]
+try:
+    runpy.run_path("manage.py", run_name="__main__")
+finally:
+    status = open("/proc/self/status").read()
+    sys.stderr.write("\\nPEAK-RSS-KB %s\\n" % re.search(r"VmHWM:\\s+(\\d+)", status)[1])
+"""
+
+
 def run_command(database: str, argv: list[str], stdout=subprocess.DEVNULL) -> dict:
     """``manage.py`` in a subprocess: wall time, peak RSS, and whether stderr drew a bar."""
     env = dict(
@@ -172,19 +187,25 @@ def run_command(database: str, argv: list[str], stdout=subprocess.DEVNULL) -> di
     )
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", *argv], cwd=ROOT, env=env, stdout=stdout, stderr=err
+        process = subprocess.run(
+            [sys.executable, "-c", PEAK_WRAPPER, *argv],
+            cwd=ROOT,
+            env=env,
+            stdout=stdout,
+            stderr=err,
+            check=False,
         )
-        _pid, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
         err.seek(0)
         stderr = err.read().decode(errors="replace")
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"manage.py {' '.join(argv)} failed ({code}):\n{stderr[-2000:]}")
+    if process.returncode != 0:
+        raise SystemExit(
+            f"manage.py {' '.join(argv)} failed ({process.returncode}):\n{stderr[-2000:]}"
+        )
+    peak = re.findall(r"^PEAK-RSS-KB (\d+)$", stderr, re.MULTILINE)
     return {
         "seconds": seconds,
-        "rss": usage.ru_maxrss * 1024,  # kilobytes on Linux
+        "rss": int(peak[-1]) * 1024,
         "bar": "\r" in stderr and "[" in stderr,
     }
 
@@ -233,7 +254,7 @@ def main() -> int:
         f"database: {connection.settings_dict['NAME']} on PostgreSQL, cache: Redis db 5; "
         + (f"generated in {generated:.1f} s" if generated else "data reused")
     )
-    results = {"pages": measure_pages()}
+    results = {} if ARGS.no_pages else {"pages": measure_pages()}
     if not ARGS.no_commands:
         with tempfile.TemporaryDirectory(prefix="bench-scale-") as workdir:
             full = measure_commands(ARGS.users, Path(workdir))

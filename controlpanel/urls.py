@@ -20,3 +20,5 @@ urlpatterns = [
     path("settings/audit/", include("permissions.audit_urls")),
     path("settings/access-review/", include(review_urlpatterns)),
 ]
+
+handler404 = "controlpanel.views.not_found"

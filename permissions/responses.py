@@ -6,9 +6,12 @@ from django.shortcuts import render
 
 from .areas import get_area, is_area
 
+API_PREFIX = "/api/cp/"
+
 
 def wants_json(request) -> bool:
-    return request.path.startswith("/api/")
+    """The JSON API answers in JSON; the human API docs page (/api/docs) is a page."""
+    return request.path.startswith(API_PREFIX)
 
 
 def forbidden(request, *, area: str | None, action: str | None, reason: str = ""):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -37,11 +38,23 @@ class Endpoint:
     what: str
 
 
+def _related_model(field):
+    if field.queryset is not None:
+        return field.queryset.model
+    parent_meta = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if parent_meta is None:
+        return None
+    try:
+        return parent_meta._meta.get_field(field.source).related_model
+    except FieldDoesNotExist:
+        return None
+
+
 def _kind(field) -> str:
     if isinstance(field, serializers.ManyRelatedField):
         return f"list of {_kind(field.child_relation)}s"
     if isinstance(field, serializers.PrimaryKeyRelatedField):
-        model = field.queryset.model if field.queryset is not None else None
+        model = _related_model(field)
         return f"id of a {model._meta.verbose_name}" if model is not None else "id"
     if isinstance(field, serializers.ListSerializer):
         return f"list of {_kind(field.child)}"
@@ -79,9 +92,9 @@ def _fields(serializer_class, *, writing: bool) -> list[FieldDoc]:
             continue
         if not writing and field.write_only:
             continue
-        notes = [str(field.help_text)] if field.help_text else []
+        notes = [str(field.help_text).rstrip(".") + "."] if field.help_text else []
         if writing and getattr(field, "allow_null", False):
-            notes.append("may be null")
+            notes.append("May be null.")
         docs.append(FieldDoc(name, _kind(field), writing and field.required, " ".join(notes)))
     return docs
 

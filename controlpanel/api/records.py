@@ -32,15 +32,16 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
+from accounts.api_tokens import READ_METHODS
 from controlpanel.areas.listing import SEARCH_MAX_LENGTH, search
 from controlpanel.areas.registry import AreaDefinition, ChildForm, Related
 from permissions.access import AreaByMethod
+from permissions.areas import ACTIONS
 from permissions.client_ip import client_ip
 from resellers.selectors import scoped
 
 from .errors import form_errors, run_service
 
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_PAGE_SIZE = 100
 BOOLEAN_CHOICES = [("true", "true"), ("false", "false")]
 
@@ -53,6 +54,10 @@ class ChildRowsByMethod(AreaByMethod):
     ticket). Other methods have no action: the view answers 405."""
 
     write_action: str = "create"
+
+    def __post_init__(self):
+        if self.write_action not in ACTIONS:
+            raise ValueError(f"Unknown action {self.write_action!r}.")
 
     def action_for(self, method: str) -> str | None:
         method = method.upper()
@@ -205,7 +210,13 @@ def filter_form_class(definition: AreaDefinition) -> type[forms.Form]:
 def filter_parameters(definition: AreaDefinition) -> list[OpenApiParameter]:
     """The list's query parameters, for the schema and the docs page."""
     params = [
-        OpenApiParameter("q", str, description="Search: " + ", ".join(definition.search_fields))
+        OpenApiParameter(
+            "q",
+            str,
+            description="Search in "
+            + ", ".join(name.replace("__", " ") for name in definition.search_fields)
+            + ".",
+        )
         if definition.search_fields
         else None,
         OpenApiParameter("sort", str, enum=_sorts(definition), description="Sort by a column."),
@@ -249,30 +260,24 @@ class AreaViewSet(viewsets.GenericViewSet):
     input_class: ClassVar[type[serializers.Serializer] | None]
     filters_class: ClassVar[type[forms.Form]]
     query_parameters: ClassVar[list[OpenApiParameter]]
-    lookup_value_converter = "int"
 
     def get_queryset(self):
         return self.definition.rows(self.request.user)
 
-    def get_serializer_class(self):
-        return self.serializer_class
-
     def _filtered(self, queryset):
-        definition, user = self.definition, self.request.user
-        filters = self.filters_class(self.request.query_params, user=user)
-        own = (
-            definition.filter_form(self.request.query_params, user=user)
-            if (definition.filter_form)
-            else None
-        )
-        errors = {**(form_errors(filters) if not filters.is_valid() else {})}
-        if own is not None and not own.is_valid():
-            errors.update(form_errors(own))
+        """``queryset`` narrowed by the list's query parameters; a bad one is a 400."""
+        definition, params, user = self.definition, self.request.query_params, self.request.user
+        filters = self.filters_class(params, user=user)
+        own = definition.filter_form(params, user=user) if definition.filter_form else None
+        errors = {}
+        for form in (filters, own):
+            if form is not None and not form.is_valid():
+                errors.update(form_errors(form))
         if errors:
             raise serializers.ValidationError(errors)
-        values = filters.cleaned_data
-        queryset = search(queryset, definition.search_fields, values.pop("q", ""))
-        sort = values.pop("sort", "") or definition.default_sort
+        values = dict(filters.cleaned_data)
+        queryset = search(queryset, definition.search_fields, values.pop("q"))
+        sort = values.pop("sort") or definition.default_sort
         for name, value in values.items():
             if value is not None and value != "":
                 queryset = queryset.filter(**{name: value})

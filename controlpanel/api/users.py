@@ -236,8 +236,6 @@ class UserViewSet(viewsets.GenericViewSet):
         @transaction.atomic
         def update():
             user = target
-            if values.get("active") is True and not user.is_active:
-                user = services.user_activate(user=user, actor=actor, address=address)
             profile = _profile_kwargs(values)
             if profile or "updated_at" in values:
                 user = services.user_update(
@@ -253,8 +251,9 @@ class UserViewSet(viewsets.GenericViewSet):
                 user = services.user_set_password(
                     user=user, password=values["password"], actor=actor, address=address
                 )
-            if values.get("active") is False and user.is_active:
-                user = services.user_deactivate(user=user, actor=actor, address=address)
+            if values.get("active", user.is_active) != user.is_active:
+                change = services.user_activate if values["active"] else services.user_deactivate
+                user = change(user=user, actor=actor, address=address)
             return user
 
         user = run_service(update, area="user", action="update")

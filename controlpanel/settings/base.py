@@ -231,18 +231,20 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_METADATA_CLASS": "controlpanel.api.metadata.ApiMetadata",
     "EXCEPTION_HANDLER": "controlpanel.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Control Panel API",
-    "DESCRIPTION": "One endpoint pair per area, with the panel's own permissions; "
-    "see /api/docs.",
+    "DESCRIPTION": "Every area of the panel, with the panel's own permissions; see /api/docs.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/cp",
-    "DISABLE_ERRORS_AND_WARNINGS": True,
+    # Choices stay inline on each field: shared enum components would be named by field
+    # name alone ("status"), which several areas use with different choices.
+    "POSTPROCESSING_HOOKS": [],
 }
 
 # How long resolved permissions stay in the cache; the versioned key makes any change

@@ -44,10 +44,7 @@ class Api:
         headers = {"REMOTE_ADDR": self.address, **extra}
         if self.token is not None:
             headers["HTTP_AUTHORIZATION"] = f"Bearer {self.token}"
-        if isinstance(data, bytes):
-            body = data
-        else:
-            body = "" if data is None else json.dumps(data)
+        body = data if isinstance(data, bytes) else "" if data is None else json.dumps(data)
         return self.client.generic(method, path, body, content_type=content_type, **headers)
 
     def get(self, path, **extra):
