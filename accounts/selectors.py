@@ -24,9 +24,12 @@ def user_list(actor, *, search: str = "") -> QuerySet[User]:
     )
     search = search.strip()
     if search:
+        # Group names match through a subquery of memberships: joining every membership
+        # and de-duplicating with DISTINCT costs seconds at 100,000 users.
+        in_matching_group = Group.members.through.objects.filter(
+            group__name__icontains=search
+        ).values("user_id")
         users = users.filter(
-            Q(email__icontains=search)
-            | Q(name__icontains=search)
-            | Q(access_groups__name__icontains=search)
-        ).distinct()
+            Q(email__icontains=search) | Q(name__icontains=search) | Q(pk__in=in_matching_group)
+        )
     return users.order_by("email")

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from permissions.access import requires
 from permissions.client_ip import client_ip
 from permissions.forms import RuleForm, WhatIfForm, add_service_error
-from permissions.models import Rule
+from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
 from permissions.responses import forbidden
 from permissions.selectors import access_data, groups_overview, permission_grid
@@ -329,11 +329,13 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
     current_groups = list(target.access_groups.order_by("name"))
     what_if = None
+    chosen_ids = {group.pk for group in current_groups}
     if "what_if" in request.GET:
         form = WhatIfForm(request.GET)
         if form.is_valid():
             chosen = form.cleaned_data["groups"]
-            grid = permission_grid(resolve(*access_data([g.pk for g in chosen], target.pk)))
+            chosen_ids = {group.pk for group in chosen}
+            grid = permission_grid(resolve(*access_data(chosen_ids, target.pk)))
             what_if = {"groups": list(chosen), "grid": grid}
     else:
         form = WhatIfForm(initial={"groups": current_groups})
@@ -347,6 +349,10 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
             "grid": grid,
             "form": form,
             "what_if": what_if,
+            # Rendered with a plain loop: one widget template per group costs a second
+            # at a thousand groups.
+            "group_choices": Group.objects.order_by("name").values_list("pk", "name"),
+            "chosen_ids": chosen_ids,
         },
     )
 

@@ -74,6 +74,7 @@ class EffectivePermissions:
     has_groups_or_rules: bool = False
     user_id: int | None = None
     explained: bool = True
+    _explanation: EffectivePermissions | None = field(default=None, repr=False, compare=False)
 
     def mask(self, area: str) -> int:
         """The bit mask of actions this user may take on ``area``."""
@@ -97,7 +98,9 @@ class EffectivePermissions:
     def explain(self, area: str, action: str) -> Decision:
         """Whether the action is allowed, and each group, rule or role that decided it."""
         if not self.explained:
-            return _load_for_explanation(self.user_id).explain(area, action)
+            if self._explanation is None:  # loaded once, however many cells are explained
+                self._explanation = _load_for_explanation(self.user_id)
+            return self._explanation.explain(area, action)
         bit = ACTION_BITS[action]
         label = get_area(area).key
         if not self.active:

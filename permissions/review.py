@@ -90,19 +90,25 @@ def with_review_data(users: QuerySet[User]) -> QuerySet[User]:
 
 @dataclass(frozen=True)
 class GroupDirectory:
-    """Every group and every group's rules, loaded once (two queries) for a whole review."""
+    """Groups and their rules, loaded in two queries: every group for a whole review, or
+    only the groups one page of users belongs to."""
 
     groups: dict[int, GroupData]
     rules: dict[int, tuple[RuleData, ...]]
 
     @classmethod
-    def load(cls) -> GroupDirectory:
+    def load(cls, group_ids=None) -> GroupDirectory:
+        group_rows = Group.objects.all()
+        rule_rows = Rule.objects.filter(group__isnull=False)
+        if group_ids is not None:
+            group_rows = group_rows.filter(pk__in=group_ids)
+            rule_rows = rule_rows.filter(group_id__in=group_ids)
         groups = {
             pk: GroupData(name, defaults)
-            for pk, name, defaults in Group.objects.values_list("id", "name", "defaults")
+            for pk, name, defaults in group_rows.values_list("id", "name", "defaults")
         }
         rules: dict[int, list[RuleData]] = defaultdict(list)
-        for group_id, area, actions, effect in Rule.objects.filter(group__isnull=False).values_list(
+        for group_id, area, actions, effect in rule_rows.values_list(
             "group_id", "area", "actions", "effect"
         ):
             if group_id in groups:
@@ -186,9 +192,10 @@ def summarize(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> Iterator[UserReview]:
     """One ``UserReview`` per user, ``chunk_size`` users at a time: each batch costs two
-    queries (its memberships, its users' own rules) whatever its size, after the two of
-    ``GroupDirectory.load``. Effective permissions come from the pure resolver."""
-    directory = directory or GroupDirectory.load()
+    queries (its memberships, its users' own rules) whatever its size, plus two for the
+    batch's groups unless a ``directory`` of every group is given (a whole review loads
+    it once; a page of users loads only its own groups). Effective permissions come from
+    the pure resolver."""
     memberships = Group.members.through.objects
     for batch in _batches(users, chunk_size):
         ids = [user.pk for user in batch]
@@ -197,6 +204,9 @@ def summarize(
             "user_id", "group_id"
         ):
             group_ids[user_id].append(group_id)
+        batch_directory = directory or GroupDirectory.load(
+            {pk for pks in group_ids.values() for pk in pks}
+        )
         own_rules: dict[int, list[RuleData]] = defaultdict(list)
         for user_id, area, actions, effect in Rule.objects.filter(user_id__in=ids).values_list(
             "user_id", "area", "actions", "effect"
@@ -204,7 +214,7 @@ def summarize(
             own_rules[user_id].append(RuleData(area, actions, effect, group=None))
         for user in batch:
             names, access = _access_of(
-                user, group_ids.get(user.pk, ()), own_rules.get(user.pk, []), directory
+                user, group_ids.get(user.pk, ()), own_rules.get(user.pk, []), batch_directory
             )
             yield UserReview(user=user, groups=names, access=access, flags=flags_of(user, cutoff))
 
@@ -220,7 +230,9 @@ def review_rows(
     flat and each batch costs a constant number of queries."""
     cutoff = stale_cutoff(stale_days, now)
     streamed = with_review_data(users.order_by("email")).iterator(chunk_size=chunk_size)
-    yield from summarize(streamed, cutoff=cutoff, chunk_size=chunk_size)
+    yield from summarize(
+        streamed, cutoff=cutoff, chunk_size=chunk_size, directory=GroupDirectory.load()
+    )
 
 
 def review_counts(users: QuerySet[User], *, cutoff: datetime.datetime) -> dict[str, int]:

@@ -6,21 +6,44 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q
 
 from .areas import ACTIONS, Area, all_areas
 from .models import Group, Rule
 from .resolver import EffectivePermissions, GroupData, RuleData, resolve
 
+GROUPS_PER_PAGE = 25
 
-def groups_overview() -> QuerySet[Group]:
-    """Every group with its number of rules (and allow rules: any makes it granular) and
-    of members, in one query."""
-    return Group.objects.annotate(
-        rule_count=Count("rules", distinct=True),
-        allow_count=Count("rules", filter=Q(rules__effect="allow"), distinct=True),
-        member_count=Count("members", distinct=True),
-    ).order_by("name")
+
+def groups_overview(page_number=None) -> Page:
+    """One page of groups, by name, each with its number of rules, of allow rules (any
+    makes it granular) and of members. The counts are grouped queries over this page's
+    groups only: counting through joins over every group multiplies rules by members
+    (millions of rows at 1,000 groups and 100,000 users)."""
+    page = Paginator(Group.objects.order_by("name"), GROUPS_PER_PAGE).get_page(page_number)
+    ids = [group.pk for group in page]
+    rules: dict[int, dict[str, int]] = {}
+    for row in (
+        Rule.objects.filter(group_id__in=ids)
+        .order_by()
+        .values("group_id", "effect")
+        .annotate(n=Count("pk"))
+    ):
+        rules.setdefault(row["group_id"], {})[row["effect"]] = row["n"]
+    members = dict(
+        Group.members.through.objects.filter(group_id__in=ids)
+        .order_by()
+        .values("group_id")
+        .annotate(n=Count("pk"))
+        .values_list("group_id", "n")
+    )
+    for group in page:
+        counts = rules.get(group.pk, {})
+        group.rule_count = sum(counts.values())
+        group.allow_count = counts.get("allow", 0)
+        group.member_count = members.get(group.pk, 0)
+    return page
 
 
 def access_data(group_ids, user_id=None) -> tuple[list[GroupData], list[RuleData]]:

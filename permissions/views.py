@@ -44,7 +44,8 @@ def _refusal_text(error: Exception) -> str:
 @requires("group", "read")
 @require_GET
 def group_list_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "settings/groups.html", {"groups": groups_overview()})
+    groups = groups_overview(request.GET.get("page"))
+    return render(request, "settings/groups.html", {"groups": groups, "paginate_groups": True})
 
 
 @requires("group", "create")

@@ -164,3 +164,13 @@ def test_a_cached_answer_still_explains_itself(member):
     decision = warm.explain("customer", "read")
     assert decision.allowed
     assert decision.reasons == ("group 'Granular': allow rule grants read on customer",)
+
+
+def test_explaining_every_cell_of_a_cached_answer_loads_the_database_once(
+    member, django_assert_max_num_queries
+):
+    warm = effective_permissions(fresh(member))
+    with django_assert_max_num_queries(3):
+        for area in ("customer", "billing", "routing", "cdr"):
+            for action in ("create", "read", "update", "delete"):
+                warm.explain(area, action)

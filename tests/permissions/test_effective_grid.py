@@ -206,3 +206,20 @@ def test_group_page_grid_of_a_defaults_group_allows_its_defaults_everywhere(clie
         assert cell(body, label, CREATE).startswith("✓ Allowed")
         assert cell(body, label, DELETE).startswith("✗ Denied")
     assert "group 'Creators' default permissions grant create on every area" in text(body)
+
+
+def test_what_if_checks_the_current_groups_then_the_chosen_ones(
+    client_as, admin, staff, staff_group
+):
+    from tests.factories import GroupFactory
+
+    other = GroupFactory(name="Billing team")
+    client = client_as(admin)
+    page = client.get(f"/settings/users/{staff.pk}/access/").content.decode()
+    assert f'value="{staff_group.pk}" checked' in page
+    assert f'value="{other.pk}" checked' not in page
+    chosen = client.get(
+        f"/settings/users/{staff.pk}/access/", {"what_if": "1", "groups": [other.pk]}
+    ).content.decode()
+    assert f'value="{other.pk}" checked' in chosen
+    assert f'value="{staff_group.pk}" checked' not in chosen

@@ -365,3 +365,26 @@ def test_edit_and_delete_need_their_permissions_and_methods(client_as, admin, re
     client = client_as(admin)
     assert client.put(f"/settings/groups/{group.pk}/edit/").status_code == 405
     assert client.put(f"/settings/groups/{group.pk}/delete/").status_code == 405
+
+
+def test_groups_are_paginated_with_counts_per_group(client_as, admin):
+    from permissions.areas import mask_of
+    from permissions.models import Rule
+    from permissions.selectors import GROUPS_PER_PAGE
+    from tests.factories import GroupFactory, UserFactory
+
+    groups = [GroupFactory(name=f"Team {i:02d}") for i in range(GROUPS_PER_PAGE + 3)]
+    Rule.objects.create(group=groups[0], area="billing", actions=mask_of(["read"]))
+    Rule.objects.create(group=groups[0], area="cdr", actions=mask_of(["read"]), effect="deny")
+    UserFactory(groups=[groups[0]])
+    UserFactory(groups=[groups[0], groups[1]])
+    client = client_as(admin)
+    first = client.get("/settings/groups/").content.decode()
+    assert "Team 00" in first and f"Team {GROUPS_PER_PAGE:02d}" not in first
+    assert "Page 1 of 2" in first
+    row = first.split("Team 00", 1)[1].split("</tr>", 1)[0]
+    assert "granular" in row and "<td>2</td>" in row  # 2 rules, 2 members
+    second = client.get("/settings/groups/?page=2").content.decode()
+    assert f"Team {GROUPS_PER_PAGE:02d}" in second
+    users_page = client.get("/settings/users/").content.decode()
+    assert f"All {GROUPS_PER_PAGE + 3} groups" in users_page
