@@ -13,7 +13,7 @@ import random
 import time
 
 from _harness import benchmark_database, database_label, median, p99, us
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
@@ -105,7 +105,9 @@ def main(total: int) -> None:
         rng.shuffle(order)
         for name in order:
             times[name] += run(variants[name], environ_for, batch)
-    print(f"database: {database_label()}, cache: {cache.__class__.__name__}, page: {path}")
+    print(
+        f"database: {database_label()}, cache: {caches['default'].__class__.__name__}, page: {path}"
+    )
     print(f"{'variant':<28}{'requests':>9}{'median':>14}{'p99':>14}")
     for name, values in times.items():
         print(f"{name:<28}{len(values):>9}{us(median(values)):>14}{us(p99(values)):>14}")
