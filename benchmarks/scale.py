@@ -215,12 +215,18 @@ def measure_commands(users: int, workdir: Path) -> dict[str, dict]:
     target = f"bench_import_{users}_{ARGS.groups}_{ARGS.rules}"
     export_file = workdir / f"access-{users}.json"
     figures = {"baseline (list_areas)": run_command(source, ["list_areas"])}
-    figures["export_access"] = run_command(source, ["export_access", str(export_file)])
+    figures["export_access"] = run_command(
+        source, ["export_access", str(export_file), "--progress"]
+    )
     figures["export_access"]["size"] = export_file.stat().st_size
     h.create_postgres_database(target, fresh=True)
     run_command(target, ["migrate", "--verbosity=0"])
-    figures["import_access (all new)"] = run_command(target, ["import_access", str(export_file)])
-    figures["import_access (unchanged)"] = run_command(target, ["import_access", str(export_file)])
+    figures["import_access (all new)"] = run_command(
+        target, ["import_access", str(export_file), "--progress"]
+    )
+    figures["import_access (unchanged)"] = run_command(
+        target, ["import_access", str(export_file), "--progress"]
+    )
     h.drop_postgres_database(target)
     figures["access_review --format csv"] = run_command(
         source, ["access_review", "--format", "csv", "--progress"]

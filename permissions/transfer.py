@@ -1,48 +1,62 @@
 """Export and import of the whole access configuration as JSON (ACCESS_MODEL.md,
 "Command-line contract"; the format is documented in docs/commands.md).
 
-Three steps, kept apart so each can be tested alone:
+Both stream, so memory stays flat however many users the file holds:
 
-- ``validate(text, facts)`` is pure: it reads the JSON and checks every value, reporting
-  every error with its place in the file (``users[3].ip_whitelist[1]: ...``). The few
-  database facts it needs (which group and reseller names exist, who the active
-  administrators are) are passed in as ``DatabaseFacts``.
-- ``plan(document)`` compares the document with the database and lists what would be
-  created or updated, without writing. ``--dry-run`` stops here.
-- ``apply(outcome)`` writes the changes. Changed resellers, groups, rules and users are
-  saved one by one, so ``permissions.signals`` bumps every affected user's access
-  version; new users are inserted in bulk, a batch at a time, and their access version
-  is bumped with ``touch_users`` since bulk inserts send no signals.
+- ``validate(source, facts)`` reads the JSON a chunk at a time (``_JSONStream``: the
+  top-level object by hand, each element of its lists with ``json``'s own decoder) and
+  checks every value, reporting every error with its place in the file
+  (``users[3].ip_whitelist[1]: ...``) or, for malformed JSON, its line and column. The
+  few database facts it needs (which group and reseller names exist, who the active
+  administrators are) are passed in as ``DatabaseFacts``. Resellers and groups are few
+  and kept; users are checked and forgotten, except for a compact record of their
+  e-mail addresses (to find repeats) and of the administrators among them.
+- ``import_access`` then reads the file a second time: resellers and groups are compared
+  with the database and written in bulk, then users a batch at a time — one lookup of
+  the batch's current state, then bulk inserts and updates of users, memberships and
+  rules. Bulk writes send no signals, so the users whose effective permissions may have
+  changed get their access version bumped once per batch (``touch_users``,
+  ``touch_group_members``), as ``permissions.signals`` would have. ``--dry-run`` compares
+  without writing. Everything happens in one transaction: a file with any error, or a
+  failure while writing, changes nothing.
 
-``import_access`` runs all three in one transaction; ``export_access`` streams the
-configuration out in batches, so its memory stays flat however many users there are.
+``export_access`` streams the configuration out in batches, so its memory stays flat too.
 """
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import hashlib
 import json
+import re
+import sys
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
+from typing import BinaryIO, NoReturn
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models.functions import Lower
+from django.utils import timezone as django_timezone
 
 from accounts.models import Role
 from accounts.timezones import timezone_names, validate_timezone
+from controlpanel.progress import NoProgress
 from resellers.models import Reseller
 
 from . import audit
 from .areas import ACTION_BITS, ACTIONS, ALL_ACTIONS_MASK, actions_of, area_keys, is_area
 from .ipwhitelist import parse_entry, typed_entries
 from .models import Effect, Group, Rule
-from .signals import touch_users
+from .signals import touch_group_members, touch_users
 
 KINDS = ("resellers", "groups", "users")
 DEFAULT_ROLE = Role.ADMINISTRATOR.value  # as the panel does (ACCESS_MODEL.md)
@@ -71,9 +85,18 @@ NO_ADMINISTRATOR_LEFT = (
     "this would leave the panel with no active administrator; keep at least one user "
     'with "role": "administrator" and "active": true'
 )
+NESTS_TOO_DEEPLY = "the file nests too deeply to be an access configuration"
+FILE_CHANGED = (
+    "the file changed while it was being imported; nothing was changed, run the import again"
+)
 
 DEFAULT_EXPORT_BATCH = 500
-DEFAULT_LOOKUP_BATCH = 500
+DEFAULT_LOOKUP_BATCH = 1000
+CHUNK = 1 << 18  # characters (or bytes) read at a time
+
+# The order of the file's sections and of their errors (see ``_Validator.error``).
+_TOP, _RESELLERS, _GROUPS, _USERS, _LAST = range(5)
+_SECTION = {"resellers": _RESELLERS, "groups": _GROUPS, "users": _USERS}
 
 
 # ---------------------------------------------------------------------------------------
@@ -123,9 +146,14 @@ class UserSpec:
 
 @dataclass(frozen=True)
 class Document:
+    """A valid file: its resellers and groups, and how many users it holds (users are
+    read again, a batch at a time, when they are written)."""
+
     resellers: tuple[ResellerSpec, ...]
     groups: tuple[GroupSpec, ...]
-    users: tuple[UserSpec, ...]
+    user_count: int
+    file_groups: frozenset[str] = frozenset()
+    file_resellers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -143,6 +171,10 @@ class ImportRefused(Exception):
     def __init__(self, errors: list[str]):
         super().__init__(f"{len(errors)} error{'s' if len(errors) != 1 else ''}")
         self.errors = errors
+
+
+class UnreadableFile(Exception):
+    """The file is not UTF-8 text; the message says at which byte."""
 
 
 def load_facts(*, lock: bool = False) -> DatabaseFacts:
@@ -165,8 +197,80 @@ def load_facts(*, lock: bool = False) -> DatabaseFacts:
 
 
 # ---------------------------------------------------------------------------------------
-# Validation (pure)
+# Reading the file, a chunk at a time
 # ---------------------------------------------------------------------------------------
+
+
+class Source:
+    """The JSON to import, readable more than once (checked, then written) a chunk at a
+    time: text already in memory, a file by path, or an open binary file (standard input
+    copied to a temporary file). Files are decoded as UTF-8, with or without a BOM."""
+
+    def __init__(
+        self, *, text: str | None = None, path: Path | None = None, file: BinaryIO | None = None
+    ):
+        if (text is not None) + (path is not None) + (file is not None) != 1:
+            raise ValueError("give exactly one of text, path or file")
+        self.text, self.path, self.file = text, path, file
+        self.digests: list[bytes] = []  # one per complete read of a file
+
+    @classmethod
+    def of(cls, value) -> Source:
+        if isinstance(value, Source):
+            return value
+        if isinstance(value, Path):
+            return cls(path=value)
+        return cls(text=value)
+
+    @property
+    def size(self) -> int:
+        """Characters (text) or bytes (files): what ``chunks`` counts its position in."""
+        if self.text is not None:
+            return len(self.text)
+        if self.path is not None:
+            return self.path.stat().st_size
+        self.file.seek(0, 2)
+        return self.file.tell()
+
+    def chunks(self) -> Iterator[tuple[str, int]]:
+        """(text, position in the source after it), to the end."""
+        if self.text is not None:
+            for start in range(0, len(self.text), CHUNK):
+                yield self.text[start : start + CHUNK], min(start + CHUNK, len(self.text))
+            return
+        if self.path is not None:
+            with self.path.open("rb") as handle:
+                yield from self._decoded(handle)
+        else:
+            yield from self._decoded(self.file)
+
+    def _decoded(self, handle: BinaryIO) -> Iterator[tuple[str, int]]:
+        handle.seek(0)
+        digest = hashlib.blake2b(digest_size=16)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        raw = handle.read(max(CHUNK, len(codecs.BOM_UTF8)))
+        position = len(raw)
+        digest.update(raw)
+        data = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
+        decoded = 0  # bytes given to the decoder so far, the BOM left out
+        while True:
+            final = not raw
+            held = len(decoder.getstate()[0])  # an incomplete character from the last chunk
+            try:
+                text = decoder.decode(data, final=final)
+            except UnicodeDecodeError as error:
+                raise UnreadableFile(
+                    f"not UTF-8 text (byte {decoded - held + error.start})"
+                ) from None
+            decoded += len(data)
+            if text:
+                yield text, position
+            if final:
+                self.digests.append(digest.digest())
+                return
+            raw = data = handle.read(CHUNK)
+            position += len(raw)
+            digest.update(raw)
 
 
 class _JSONObject(dict):
@@ -179,6 +283,203 @@ class _JSONObject(dict):
             if key in self and key not in self.repeated:
                 self.repeated.append(key)
             self[key] = value
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder(object_pairs_hook=_JSONObject)
+# Python 3.13 names a trailing comma; before, the scanner expected a value or a name there.
+_TRAILING_COMMA_MESSAGES = sys.version_info >= (3, 13)
+
+
+class _JSONStream:
+    """The top-level object of a JSON text read a chunk at a time: its members in order,
+    and the items of its resellers, groups and users lists one by one, so only one item
+    (and a chunk) is in memory at a time. Each item is decoded by ``json`` itself, and
+    errors name the line and column in the whole text, as ``json.loads`` would."""
+
+    def __init__(self, source: Source):
+        self._chunks = source.chunks()
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self.position = 0  # how far the source has been read (for a progress bar)
+        # Newlines in, and characters after the last newline of, the text already dropped.
+        self._lines = 0
+        self._column = 0
+
+    def _fill(self) -> bool:
+        """Drop what was read, append the next chunk; False at the end of the text."""
+        if self.eof:
+            return False
+        chunk = next(self._chunks, None)
+        if chunk is None:
+            self.eof = True
+            return False
+        if self.pos:
+            dropped = self.buf[: self.pos]
+            newlines = dropped.count("\n")
+            if newlines:
+                self._lines += newlines
+                self._column = len(dropped) - dropped.rfind("\n") - 1
+            else:
+                self._column += len(dropped)
+            self.buf = self.buf[self.pos :]
+            self.pos = 0
+        text, self.position = chunk
+        self.buf += text
+        return True
+
+    def _peek(self) -> str:
+        """Skip whitespace; the next character, or "" at the end of the text."""
+        while True:
+            self.pos = _WHITESPACE.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._fill():
+                return ""
+
+    def fail(self, message: str, pos: int | None = None) -> NoReturn:
+        pos = self.pos if pos is None else pos
+        line = self._lines + self.buf.count("\n", 0, pos) + 1
+        last = self.buf.rfind("\n", 0, pos)
+        column = pos - last if last >= 0 else self._column + pos + 1
+        raise ImportRefused([f"line {line}, column {column}: not valid JSON: {message}"])
+
+    def value(self):
+        """The JSON value at the current position (whitespace already skipped)."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as error:
+                # The value may go on in the next chunk: read on until it ends, or until
+                # the mistake is well inside what was read.
+                if not self.eof and (
+                    error.msg.startswith("Unterminated string")
+                    or len(self.buf) - error.pos < max(CHUNK, 64)
+                ):
+                    self._fill()
+                    continue
+                self.fail(error.msg, error.pos)
+            except RecursionError:
+                raise ImportRefused([NESTS_TOO_DEEPLY]) from None
+            if end >= len(self.buf) and self._fill():
+                continue  # a number may go on in the next chunk
+            self.pos = end
+            return value
+
+    def _key(self) -> str:
+        while True:
+            try:
+                key, end = json.decoder.scanstring(self.buf, self.pos + 1)
+            except json.JSONDecodeError as error:
+                if self._fill():
+                    continue
+                self.fail(error.msg, error.pos)
+            self.pos = end
+            return key
+
+    def members(self) -> Iterator[tuple[str | None, object]]:
+        """The top-level object's members in order, as (key, value); the value of a
+        resellers, groups or users list is an iterator over its items, drained if the
+        caller does not read it. A top level that is not an object is (None, value)."""
+        if self._peek() != "{":
+            value = self.value()  # "Expecting value" for an empty text
+            self._end()
+            yield None, value
+            return
+        self.pos += 1
+        if self._peek() == "}":
+            self.pos += 1
+        else:
+            while True:
+                if self._peek() != '"':
+                    self.fail("Expecting property name enclosed in double quotes")
+                key = self._key()
+                if self._peek() != ":":
+                    self.fail("Expecting ':' delimiter")
+                self.pos += 1
+                if self._peek() == "[" and key in KINDS:
+                    items = self._items()
+                    yield key, items
+                    for _ in items:
+                        pass
+                else:
+                    yield key, self.value()
+                after = self._peek()
+                if after == "}":
+                    self.pos += 1
+                    break
+                if after != ",":
+                    self.fail("Expecting ',' delimiter")
+                comma = self.pos
+                self.pos += 1
+                if _TRAILING_COMMA_MESSAGES and self._peek() == "}":
+                    self.fail("Illegal trailing comma before end of object", comma)
+        self._end()
+
+    def _items(self) -> Iterator:
+        self.pos += 1  # the "["
+        if self._peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield self.value()
+            after = self._peek()
+            if after == "]":
+                self.pos += 1
+                return
+            if after != ",":
+                self.fail("Expecting ',' delimiter")
+            comma = self.pos
+            self.pos += 1
+            if self._peek() == "]" and _TRAILING_COMMA_MESSAGES:
+                self.fail("Illegal trailing comma before end of array", comma)
+
+    def _end(self) -> None:
+        if self._peek() != "":
+            self.fail("Extra data")
+
+
+class _SeenOnce:
+    """Which strings were seen before, and where, in about 20 bytes a string: an
+    open-addressing table of their hashes (a set of 100,000 e-mail addresses would hold
+    some 15 MiB). Equal hashes only make candidates; the caller confirms them."""
+
+    def __init__(self):
+        self._hashes = array("q")
+        self._indexes = array("q")
+        self._table = array("q", [-1]) * 1024  # slot -> position in _hashes, or -1
+
+    def add(self, value: str, index: int) -> list[int]:
+        """Record ``value`` at ``index``; the earlier indexes of values with its hash."""
+        if 2 * (len(self._hashes) + 1) > len(self._table):
+            self._grow()
+        key = hash(value)
+        earlier = self._insert(key, len(self._hashes))
+        self._hashes.append(key)
+        self._indexes.append(index)
+        return [self._indexes[position] for position in earlier]
+
+    def _insert(self, key: int, position: int) -> list[int]:
+        mask = len(self._table) - 1
+        slot = key & mask
+        earlier = []
+        while (held := self._table[slot]) != -1:
+            if self._hashes[held] == key:
+                earlier.append(held)
+            slot = (slot + 1) & mask
+        self._table[slot] = position
+        return earlier
+
+    def _grow(self) -> None:
+        self._table = array("q", [-1]) * (len(self._table) * 2)
+        for position, key in enumerate(self._hashes):
+            self._insert(key, position)
+
+
+# ---------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------
 
 
 def _describe(value) -> str:
@@ -219,8 +520,24 @@ def _limit(model, field_name: str) -> int:
     return model._meta.get_field(field_name).max_length
 
 
+def _is_list(value) -> bool:
+    return isinstance(value, list | Iterator)
+
+
 class _Validator:
-    def __init__(self, facts: DatabaseFacts):
+    """Checks a file's values as they stream past. Errors are kept with a sort key —
+    (section, 0 for a repeated name or 1 for the item's own errors, item index, order
+    found) — so they come out in the file's order of sections and items whatever the
+    order of the file's keys: a user naming a group that the file lists further down is
+    checked once the groups have been read."""
+
+    def __init__(
+        self,
+        facts: DatabaseFacts,
+        *,
+        file_groups: Iterable[str] | None = None,
+        file_resellers: Iterable[str] | None = None,
+    ):
         self.facts = facts
         # Looked up once: a file may hold a hundred thousand users.
         self.user_model = get_user_model()
@@ -233,12 +550,79 @@ class _Validator:
         self.roles = frozenset(Role.values)
         self.effects = frozenset(Effect.values)
         self.timezones = frozenset(timezone_names())
-        self.errors: list[str] = []
-        self.file_groups: set[str] = set()
-        self.file_resellers: set[str] = set()
+        self._errors: list[tuple[tuple, str]] = []
+        self._where: tuple = (_TOP, 0, 0)
+        self._seq = 0
+        # Names the file lists; while a section is unread, references to it wait.
+        self.file_groups: set[str] = set(file_groups or ())
+        self.file_resellers: set[str] = set(file_resellers or ())
+        self._read = {"groups": file_groups is not None, "resellers": file_resellers is not None}
+        self._waiting: list[tuple[str, tuple, str, str, str]] = []  # kind, key, place, ...
+        self.reseller_specs: list[ResellerSpec] = []
+        self.group_specs: list[GroupSpec] = []
+        self.user_count = 0
+        self._start_users()
+
+    # -- errors -------------------------------------------------------------------------
+
+    def _key(self) -> tuple:
+        self._seq += 1
+        return (*self._where, self._seq)
 
     def error(self, place: str, message: str) -> None:
-        self.errors.append(f"{place}: {message}")
+        self._errors.append((self._key(), f"{place}: {message}"))
+
+    @property
+    def errors(self) -> list[str]:
+        return [text for _key, text in sorted(self._errors, key=lambda e: e[0])]
+
+    # -- the document -------------------------------------------------------------------
+
+    def read(self, stream: _JSONStream, tick: Callable[[], object] = lambda: None) -> None:
+        """Check the whole file as ``stream`` reads it."""
+        seen: list[str] = []
+        for key, value in stream.members():
+            if key is None:
+                self._where = (_TOP, 0, 0)
+                self.error(
+                    TOP_LEVEL,
+                    f"expected an object with resellers, groups and users, got {_describe(value)}",
+                )
+                return
+            if key in seen:
+                if seen.count(key) == 1:
+                    self._where = (_TOP, 0, 0)
+                    self.error(TOP_LEVEL, f"key '{key}' appears more than once")
+                # As json.loads does, the last of a repeated key counts.
+                self._forget(key)
+            elif key not in TOP_KEYS:
+                self._where = (_TOP, 1, 0)
+                self.error(key, f"unknown key '{key}'; allowed keys: {', '.join(TOP_KEYS)}")
+            seen.append(key)
+            if key == "resellers":
+                self.resellers(value)
+            elif key == "groups":
+                self.groups(value)
+            elif key == "users":
+                self.users(value, tick)
+            tick()
+        self._read = {"groups": True, "resellers": True}
+        self._settle_waiting()
+        self._where = (_LAST, 0, 0)
+        self.keeps_an_administrator()
+
+    def _forget(self, key: str) -> None:
+        section = _SECTION.get(key)
+        if section is None:
+            return
+        self._errors = [e for e in self._errors if e[0][0] != section]
+        self._waiting = [w for w in self._waiting if w[1][0] != section]
+        if key == "resellers":
+            self.file_resellers, self.reseller_specs = set(), []
+        elif key == "groups":
+            self.file_groups, self.group_specs = set(), []
+        else:
+            self._start_users()
 
     # -- shapes -------------------------------------------------------------------------
 
@@ -251,8 +635,7 @@ class _Validator:
         for key in value:
             if key not in allowed:
                 hint = (hints or {}).get(key) or f"allowed keys: {', '.join(allowed)}"
-                here = key if place == TOP_LEVEL else f"{place}.{key}"
-                self.error(here, f"unknown key '{key}'; {hint}")
+                self.error(f"{place}.{key}", f"unknown key '{key}'; {hint}")
         for key in required:
             if key not in value:
                 self.error(place, f"missing required key '{key}'")
@@ -350,37 +733,37 @@ class _Validator:
             specs.add(RuleSpec(area, mask, effect))
         return frozenset(specs) if valid else None
 
-    def unique_names(self, items, kind: str, key: str) -> dict[int, str]:
-        """Index -> name for entries whose ``key`` is a usable string, reporting repeats
-        (case-insensitively) at the later place."""
-        names: dict[int, str] = {}
-        first: dict[str, str] = {}
-        for index, item in enumerate(items):
-            if not isinstance(item, dict) or not isinstance(item.get(key), str):
-                continue
-            folded = item[key].strip().lower()
-            if not folded:
-                continue
-            if folded in first:
-                self.error(
-                    f"{kind}[{index}].{key}",
-                    f"'{item[key].strip()}' is also {first[folded]}; each appears once",
-                )
-                continue
-            first[folded] = f"{kind}[{index}].{key}"
-            names[index] = folded
-        return names
+    def _once(self, item, index: int, kind: str, key: str, first: dict[str, str]) -> str | None:
+        """The item's folded name when it is a usable string, reporting a repeat
+        (case-insensitively) at the later place; for the few resellers and groups."""
+        if not isinstance(item, dict) or not isinstance(item.get(key), str):
+            return None
+        folded = item[key].strip().lower()
+        if not folded:
+            return None
+        if folded in first:
+            self.error(
+                f"{kind}[{index}].{key}",
+                f"'{item[key].strip()}' is also {first[folded]}; each appears once",
+            )
+            return None
+        first[folded] = f"{kind}[{index}].{key}"
+        return folded
 
     # -- sections -----------------------------------------------------------------------
 
-    def resellers(self, value) -> list[ResellerSpec]:
-        items = self.list(value, "resellers")
-        if items is None:
-            return []
-        self.file_resellers = set(self.unique_names(items, "resellers", "name").values())
-        specs = []
-        for index, item in enumerate(items):
+    def resellers(self, value) -> None:
+        if not _is_list(value):
+            self._where = (_RESELLERS, 1, -1)
+            self.list(value, "resellers")
+            return
+        first: dict[str, str] = {}
+        for index, item in enumerate(value):
             place = f"resellers[{index}]"
+            self._where = (_RESELLERS, 0, index)
+            if (folded := self._once(item, index, "resellers", "name", first)) is not None:
+                self.file_resellers.add(folded)
+            self._where = (_RESELLERS, 1, index)
             data = self.object(item, place, RESELLER_KEYS, required=("name",))
             if data is None or "name" not in data:
                 continue
@@ -388,17 +771,22 @@ class _Validator:
                 data["name"], f"{place}.name", limit=self.limits["reseller"], blank=False
             )
             if name is not None:
-                specs.append(ResellerSpec(place, name))
-        return specs
+                self.reseller_specs.append(ResellerSpec(place, name))
+        self._read["resellers"] = True
+        self._settle_waiting()
 
-    def groups(self, value) -> list[GroupSpec]:
-        items = self.list(value, "groups")
-        if items is None:
-            return []
-        self.file_groups = set(self.unique_names(items, "groups", "name").values())
-        specs = []
-        for index, item in enumerate(items):
+    def groups(self, value) -> None:
+        if not _is_list(value):
+            self._where = (_GROUPS, 1, -1)
+            self.list(value, "groups")
+            return
+        first: dict[str, str] = {}
+        for index, item in enumerate(value):
             place = f"groups[{index}]"
+            self._where = (_GROUPS, 0, index)
+            if (folded := self._once(item, index, "groups", "name", first)) is not None:
+                self.file_groups.add(folded)
+            self._where = (_GROUPS, 1, index)
             data = self.object(item, place, GROUP_KEYS, required=("name",))
             if data is None:
                 continue
@@ -412,21 +800,50 @@ class _Validator:
                 defaults = self.actions(data["defaults"], f"{place}.defaults", allow_empty=True)
             rules = self.rules(data.get("rules", []), f"{place}.rules")
             if name is not None and defaults is not None and rules is not None:
-                specs.append(GroupSpec(place, name, defaults, rules))
-        return specs
+                self.group_specs.append(GroupSpec(place, name, defaults, rules))
+        self._read["groups"] = True
+        self._settle_waiting()
 
-    def users(self, value) -> list[UserSpec]:
-        items = self.list(value, "users")
-        if items is None:
-            return []
-        # E-mails are compared case-insensitively, like the login does.
-        self.unique_names(items, "users", "email")
-        specs = []
-        for index, item in enumerate(items):
+    def _start_users(self) -> None:
+        self._emails = _SeenOnce()
+        self._repeats: list[tuple[int, list[int], str]] = []  # (index, earlier, as typed)
+        self._administrators_in_file: dict[str, tuple[str, str]] = {}  # email -> place, role
+        self._file_has_administrator = False
+        self.user_count = 0
+
+    def users(self, value, tick: Callable[[], object] = lambda: None) -> None:
+        if not _is_list(value):
+            self._where = (_USERS, 1, -1)
+            self.list(value, "users")
+            return
+        for index, item in enumerate(value):
+            # E-mails are compared case-insensitively, like the login does.
+            if isinstance(item, dict) and isinstance(item.get("email"), str):
+                folded = item["email"].strip().lower()
+                if folded and (earlier := self._emails.add(folded, index)):
+                    self._repeats.append((index, earlier, item["email"].strip()))
+            self._where = (_USERS, 1, index)
             spec = self.user(item, f"users[{index}]")
             if spec is not None:
-                specs.append(spec)
-        return specs
+                self._note_administrator(spec)
+            self.user_count += 1
+            tick()
+
+    def repeated_emails(self) -> list[tuple[int, list[int], str]]:
+        """Users whose e-mail's hash was seen before: (index, earlier indexes, e-mail as
+        typed). ``confirm_repeats`` turns those that really repeat into errors."""
+        return self._repeats
+
+    def confirm_repeats(self, folded_at: dict[int, str]) -> None:
+        """``folded_at``: the folded e-mail at each index ``repeated_emails`` names."""
+        for index, earlier, typed in self._repeats:
+            first = next((i for i in earlier if folded_at[i] == folded_at[index]), None)
+            if first is not None:
+                self._where = (_USERS, 0, index)
+                self.error(
+                    f"users[{index}].email",
+                    f"'{typed}' is also users[{first}].email; each appears once",
+                )
 
     def user(self, item, place) -> UserSpec | None:
         data = self.object(
@@ -518,6 +935,30 @@ class _Validator:
             entries.append((entry.entry, entry.network))
         return tuple(entries) if valid else None
 
+    def _known(self, kind: str, name: str, here: str) -> bool:
+        """Whether a group or reseller of that name is in the file or the database; while
+        the file's own list of them is unread, the question waits (and True for now)."""
+        folded = name.lower()
+        in_file = self.file_groups if kind == "groups" else self.file_resellers
+        in_database = self.facts.group_names if kind == "groups" else self.facts.reseller_names
+        if folded in in_file or folded in in_database:
+            return True
+        if self._read[kind]:
+            return False
+        self._waiting.append((kind, self._key(), here, name, folded))
+        return True
+
+    def _settle_waiting(self) -> None:
+        still = []
+        for kind, key, here, name, folded in self._waiting:
+            if not self._read[kind]:
+                still.append((kind, key, here, name, folded))
+            elif folded not in (self.file_groups if kind == "groups" else self.file_resellers):
+                noun = "group" if kind == "groups" else "reseller"
+                message = f"no {noun} named '{name}' in the file or the database"
+                self._errors.append((key, f"{here}: {message}"))
+        self._waiting = still
+
     def group_references(self, value, place) -> tuple[str, ...] | None:
         items = self.list(value, place)
         if items is None:
@@ -533,7 +974,7 @@ class _Validator:
             if folded in seen:
                 self.error(here, f"'{name}' is listed twice")
                 valid = False
-            elif folded not in self.file_groups and folded not in self.facts.group_names:
+            elif not self._known("groups", name, here):
                 self.error(here, f"no group named '{name}' in the file or the database")
                 valid = False
             seen.add(folded)
@@ -547,69 +988,83 @@ class _Validator:
         name = self.string(value, place, blank=False)
         if name is None:
             return _MISSING
-        folded = name.lower()
-        if folded not in self.file_resellers and folded not in self.facts.reseller_names:
+        if not self._known("resellers", name, place):
             self.error(place, f"no reseller named '{name}' in the file or the database")
             return _MISSING
         return name
 
-    def keeps_an_administrator(self, users: list[UserSpec]) -> None:
+    def _note_administrator(self, spec: UserSpec) -> None:
+        if spec.email in self.facts.active_administrators:
+            self._administrators_in_file[spec.email] = (spec.place, spec.role)
+        if spec.role == Role.ADMINISTRATOR and spec.active:
+            self._file_has_administrator = True
+
+    def keeps_an_administrator(self) -> None:
         current = self.facts.active_administrators
         if not current:
             return  # there was none before; the import does not make it worse
-        in_file = {user.email: user for user in users}
-        remaining = {email for email in current if email not in in_file}
-        remaining |= {u.email for u in users if u.role == Role.ADMINISTRATOR and u.active}
-        if remaining:
+        if self._file_has_administrator or current - set(self._administrators_in_file):
             return
-        for user in users:
-            if user.email in current:
-                field_name = "role" if user.role != Role.ADMINISTRATOR else "active"
-                self.error(f"{user.place}.{field_name}", NO_ADMINISTRATOR_LEFT)
+        for place, role in self._administrators_in_file.values():
+            field_name = "role" if role != Role.ADMINISTRATOR else "active"
+            self.error(f"{place}.{field_name}", NO_ADMINISTRATOR_LEFT)
 
 
-def parse_json(text: str):
-    """The parsed JSON, or ImportRefused naming the line and column of the mistake."""
-    try:
-        return json.loads(text, object_pairs_hook=_JSONObject)
-    except json.JSONDecodeError as error:
-        raise ImportRefused(
-            [f"line {error.lineno}, column {error.colno}: not valid JSON: {error.msg}"]
-        ) from None
-    except RecursionError:
-        raise ImportRefused(["the file nests too deeply to be an access configuration"]) from None
+def _folded_emails_at(source: Source, indexes: set[int]) -> dict[int, str]:
+    """The folded e-mail of the users at these indexes, read from the file again."""
+    found: dict[int, str] = {}
+    for key, value in _JSONStream(source).members():
+        if key == "users" and _is_list(value):
+            found = {}  # the last users list counts, as in validation
+            for index, item in enumerate(value):
+                if index in indexes:
+                    found[index] = item["email"].strip().lower()
+    return found
 
 
-def validate(text: str, facts: DatabaseFacts) -> Document:
-    """The document, or ImportRefused listing every error with its place in the file."""
-    data = parse_json(text)
+def _no_progress(label: str, total: int, unit: str = "") -> NoProgress:
+    return NoProgress()
+
+
+def validate(source, facts: DatabaseFacts, *, progress=_no_progress) -> Document:
+    """The document, or ImportRefused listing every error with its place in the file.
+    ``source``: the JSON text, a ``Path`` or a ``Source``; read once (twice when an
+    e-mail address may repeat, to make sure)."""
+    source = Source.of(source)
     checker = _Validator(facts)
-    if not isinstance(data, dict):
-        checker.error(
-            TOP_LEVEL,
-            f"expected an object with resellers, groups and users, got {_describe(data)}",
-        )
-        raise ImportRefused(checker.errors)
-    checker.object(data, TOP_LEVEL, TOP_KEYS)
-    resellers = checker.resellers(data.get("resellers", []))
-    groups = checker.groups(data.get("groups", []))
-    users = checker.users(data.get("users", []))
-    checker.keeps_an_administrator(users)
+    stream = _JSONStream(source)
+    bar = progress("Checking", source.size, " MiB" if source.text is None else "")
+    try:
+        checker.read(stream, tick=lambda: bar.update(stream.position))
+        bar.update(source.size)
+    finally:
+        bar.finish()
+    if repeats := checker.repeated_emails():
+        wanted = {index for index, earlier, _typed in repeats} | {
+            i for _index, earlier, _typed in repeats for i in earlier
+        }
+        checker.confirm_repeats(_folded_emails_at(source, wanted))
     if checker.errors:
         raise ImportRefused(checker.errors)
-    return Document(tuple(resellers), tuple(groups), tuple(users))
+    return Document(
+        resellers=tuple(checker.reseller_specs),
+        groups=tuple(checker.group_specs),
+        user_count=checker.user_count,
+        file_groups=frozenset(checker.file_groups),
+        file_resellers=frozenset(checker.file_resellers),
+    )
 
 
 # ---------------------------------------------------------------------------------------
-# Planning (reads only)
+# Comparing with the database (reads only)
 # ---------------------------------------------------------------------------------------
 
 
 @dataclass
 class Pending:
     """One object to create (``existing`` None) or update (``changed`` names the fields).
-    ``existing`` is the reseller or group itself, or the user's primary key (users are
-    compared as plain values, and loaded again only when they change)."""
+    ``existing`` is the reseller itself, the group's ``_GroupState``, or the user's
+    primary key (users are compared as plain values)."""
 
     spec: ResellerSpec | GroupSpec | UserSpec
     existing: object | None
@@ -630,21 +1085,24 @@ class Pending:
 
 @dataclass
 class Outcome:
-    """What an import did, or would do: counts per kind, and one line per change."""
+    """What an import did, or would do: counts per kind and, when ``record_changes``,
+    one line per change (a hundred thousand lines for a large first import)."""
 
     counts: dict[str, Counter] = field(default_factory=lambda: {k: Counter() for k in KINDS})
-    pending: dict[str, list[Pending]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    record_changes: bool = True
+    lines: list[str] = field(default_factory=list)
 
     def add(self, kind: str, item: Pending | None) -> None:
         if item is None:
             self.counts[kind]["unchanged"] += 1
             return
         self.counts[kind]["created" if item.existing is None else "updated"] += 1
-        self.pending[kind].append(item)
+        if self.record_changes:
+            self.lines.append(item.describe())
 
     @property
     def changed(self) -> bool:
-        return any(self.pending[kind] for kind in KINDS)
+        return any(c["created"] or c["updated"] for c in self.counts.values())
 
     def summary_lines(self) -> list[str]:
         return [
@@ -653,15 +1111,76 @@ class Outcome:
         ]
 
     def change_lines(self) -> list[str]:
-        return [item.describe() for kind in KINDS for item in self.pending[kind]]
+        return list(self.lines)
 
 
-def _rule_specs(rules) -> frozenset[RuleSpec]:
-    return frozenset(RuleSpec(r.area, r.actions, r.effect) for r in rules)
+@dataclass
+class _GroupState:
+    pk: int
+    name: str
+    defaults: int
+    rules: dict[tuple[str, str], tuple[int, int]]  # (area, effect) -> (rule pk, actions)
+
+    @property
+    def rule_specs(self) -> frozenset[RuleSpec]:
+        return frozenset(RuleSpec(a, actions, e) for (a, e), (_pk, actions) in self.rules.items())
+
+
+def _group_states() -> dict[str, _GroupState]:
+    """Every group by lower-cased name, with its rules, in two queries of plain values."""
+    states = {
+        name.lower(): _GroupState(pk, name, defaults, {})
+        for pk, name, defaults in Group.objects.values_list("pk", "name", "defaults")
+    }
+    by_pk = {state.pk: state for state in states.values()}
+    rules = Rule.objects.filter(group__isnull=False)
+    for pk, group_id, area, effect, actions in rules.values_list(
+        "pk", "group_id", "area", "effect", "actions"
+    ):
+        by_pk[group_id].rules[(area, effect)] = (pk, actions)
+    return states
 
 
 def _differences(current: dict, desired: dict) -> tuple[str, ...]:
     return tuple(key for key in desired if current[key] != desired[key])
+
+
+def _plan_resellers(document: Document, outcome: Outcome) -> list[Pending]:
+    resellers = {r.name.lower(): r for r in Reseller.objects.all()}
+    pending = []
+    for spec in document.resellers:
+        current = resellers.get(spec.name.lower())
+        if current is None:
+            item = Pending(spec, None)
+        elif current.name != spec.name:
+            item = Pending(spec, current, ("name",))
+        else:
+            item = None
+        outcome.add("resellers", item)
+        if item is not None:
+            pending.append(item)
+    return pending
+
+
+def _plan_groups(document: Document, outcome: Outcome) -> list[Pending]:
+    states = _group_states()
+    pending = []
+    for spec in document.groups:
+        current = states.get(spec.name.lower())
+        item = None
+        if current is None:
+            item = Pending(spec, None)
+        else:
+            changed = _differences(
+                {"name": current.name, "defaults": current.defaults, "rules": current.rule_specs},
+                {"name": spec.name, "defaults": spec.defaults, "rules": spec.rules},
+            )
+            if changed:
+                item = Pending(spec, current, changed)
+        outcome.add("groups", item)
+        if item is not None:
+            pending.append(item)
+    return pending
 
 
 USER_FIELDS = (
@@ -734,71 +1253,54 @@ def _user_wanted(spec: UserSpec) -> dict:
     }
 
 
+def _plan_users(batch: list[UserSpec], outcome: Outcome) -> list[Pending]:
+    """The batch's users that are new or differ from the file: three queries."""
+    states = _user_states([spec.email for spec in batch])
+    pending = []
+    for spec in batch:
+        item = None
+        if spec.email not in states:
+            item = Pending(spec, None)
+        else:
+            user_id, state = states[spec.email]
+            changed = _differences(state, _user_wanted(spec))
+            if changed:
+                item = Pending(spec, user_id, changed)
+        outcome.add("users", item)
+        if item is not None:
+            pending.append(item)
+    return pending
+
+
 def _chunks(iterable: Iterable, size: int):
     iterator = iter(iterable)
     while batch := list(islice(iterator, size)):
         yield batch
 
 
-def plan(document: Document, *, batch_size: int = DEFAULT_LOOKUP_BATCH) -> Outcome:
-    """Compare the document with the database; nothing is written."""
-    outcome = Outcome()
-    resellers = {r.name.lower(): r for r in Reseller.objects.all()}
-    for spec in document.resellers:
-        current = resellers.get(spec.name.lower())
-        if current is None:
-            outcome.add("resellers", Pending(spec, None))
-        elif current.name != spec.name:
-            outcome.add("resellers", Pending(spec, current, ("name",)))
-        else:
-            outcome.add("resellers", None)
-
-    groups = {g.name.lower(): g for g in Group.objects.prefetch_related("rules")}
-    for spec in document.groups:
-        current = groups.get(spec.name.lower())
-        if current is None:
-            outcome.add("groups", Pending(spec, None))
+def _user_specs(source: Source, document: Document, facts: DatabaseFacts):
+    """The file's users as specs, read again one at a time. They were all valid a moment
+    ago; one that is not now means the file changed in between."""
+    checker = _Validator(
+        facts, file_groups=document.file_groups, file_resellers=document.file_resellers
+    )
+    count = 0
+    for key, value in _JSONStream(source).members():
+        if key != "users":
             continue
-        changed = _differences(
-            {
-                "name": current.name,
-                "defaults": current.defaults,
-                "rules": _rule_specs(current.rules.all()),
-            },
-            {"name": spec.name, "defaults": spec.defaults, "rules": spec.rules},
-        )
-        outcome.add("groups", Pending(spec, current, changed) if changed else None)
-
-    for batch in _chunks(document.users, batch_size):
-        states = _user_states([spec.email for spec in batch])
-        for spec in batch:
-            if spec.email not in states:
-                outcome.add("users", Pending(spec, None))
-                continue
-            user_id, state = states[spec.email]
-            changed = _differences(state, _user_wanted(spec))
-            outcome.add("users", Pending(spec, user_id, changed) if changed else None)
-    return outcome
+        for index, item in enumerate(value):
+            spec = checker.user(item, f"users[{index}]")
+            if spec is None:
+                raise ImportRefused([FILE_CHANGED])
+            count += 1
+            yield spec
+    if count != document.user_count or len(set(source.digests)) > 1:
+        raise ImportRefused([FILE_CHANGED])
 
 
 # ---------------------------------------------------------------------------------------
-# Writing
+# Writing, in bulk
 # ---------------------------------------------------------------------------------------
-
-
-# Foreign keys set from rows just read or written: checking that they exist would cost a
-# query per object.
-OWNER_FIELDS = ["group", "user"]
-
-
-def _check(instance, place: str, *, exclude=None) -> None:
-    """``full_clean`` without the queries: matching by e-mail or name already settles
-    uniqueness, and the database's constraints still enforce it (a race ends in an
-    IntegrityError, which rolls the whole import back)."""
-    try:
-        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-    except ValidationError as error:
-        raise ImportRefused([f"{place}: {message}" for message in error.messages]) from None
 
 
 def _clean_and_save(instance, place: str) -> None:
@@ -809,127 +1311,222 @@ def _clean_and_save(instance, place: str) -> None:
     instance.save()
 
 
-def _sync_rules(current: list[Rule], spec, *, group=None, user=None) -> None:
-    """Make the owner's rules exactly ``spec.rules``; each save or delete fires the
-    signals that bump the affected users' access version."""
-    by_key = {(rule.area, rule.effect): rule for rule in current}
-    wanted = {(rule.area, rule.effect): rule for rule in spec.rules}
-    for key, rule in by_key.items():
-        if key not in wanted:
-            rule.delete()
-    for key, wanted_rule in sorted(wanted.items()):
-        rule = by_key.get(key)
-        if rule is not None and rule.actions == wanted_rule.actions:
-            continue
-        if rule is None:
-            rule = Rule(group=group, user=user, area=wanted_rule.area, effect=wanted_rule.effect)
-        rule.actions = wanted_rule.actions
-        _check(rule, f"{spec.place}.rules", exclude=OWNER_FIELDS)
-        rule.save()
-
-
 def _write_reseller(item: Pending) -> None:
+    """Resellers are few: one by one, with the model's own checks."""
     reseller = item.existing or Reseller()
     reseller.name = item.spec.name
     _clean_and_save(reseller, item.spec.place)
 
 
-def _write_group(item: Pending) -> None:
-    spec: GroupSpec = item.spec
-    creating = item.existing is None
-    group = item.existing or Group()
-    if creating or {"name", "defaults"} & set(item.changed):
-        group.name, group.defaults = spec.name, spec.defaults
-        _clean_and_save(group, spec.place)
-    if creating or "rules" in item.changed:
-        _sync_rules([] if creating else list(group.rules.all()), spec, group=group)
+@dataclass
+class _RuleChanges:
+    """Rule rows to delete, insert and update, written in three statements at most."""
+
+    delete: list[int] = field(default_factory=list)
+    create: list[Rule] = field(default_factory=list)
+    update: list[Rule] = field(default_factory=list)
+
+    def sync(self, current: dict[tuple[str, str], tuple[int, int]], wanted, **owner) -> None:
+        """Make one owner's rules (``current``: (area, effect) -> (pk, actions)) exactly
+        ``wanted`` (RuleSpecs); ``owner`` is ``group_id=`` or ``user_id=``."""
+        by_key = {(rule.area, rule.effect): rule for rule in wanted}
+        for key, (pk, _actions) in current.items():
+            if key not in by_key:
+                self.delete.append(pk)
+        for key, rule in sorted(by_key.items()):
+            if key not in current:
+                self.create.append(
+                    Rule(area=rule.area, effect=rule.effect, actions=rule.actions, **owner)
+                )
+            elif current[key][1] != rule.actions:
+                self.update.append(Rule(pk=current[key][0], actions=rule.actions))
+
+    def write(self) -> None:
+        # Bulk statements send no signals; the caller bumps the affected users once.
+        # A plain DELETE, as AuditEntryQuerySet.prune does: a queryset delete would send
+        # post_delete, and so an UPDATE of access versions, per rule.
+        if self.delete:
+            Rule.objects.filter(pk__in=self.delete)._raw_delete(Rule.objects.db)
+        if self.create:
+            Rule.objects.bulk_create(self.create)
+        if self.update:
+            Rule.objects.bulk_update(self.update, ["actions"])
+
+
+def _write_groups(pending: list[Pending]) -> None:
+    """New groups in one insert, changed ones in one update, their rules in bulk; then
+    one bump of the access version of every member of a changed group."""
+    now = django_timezone.now()
+    new = [item for item in pending if item.existing is None]
+    created = Group.objects.bulk_create(
+        [Group(name=item.spec.name, defaults=item.spec.defaults) for item in new]
+    )
+    rules = _RuleChanges()
+    for group, item in zip(created, new, strict=True):
+        rules.sync({}, item.spec.rules, group_id=group.pk)
+    changed = [item for item in pending if item.existing is not None]
+    renamed = [
+        Group(pk=item.existing.pk, name=item.spec.name, defaults=item.spec.defaults, updated_at=now)
+        for item in changed
+        if {"name", "defaults"} & set(item.changed)
+    ]
+    if renamed:
+        Group.objects.bulk_update(renamed, ["name", "defaults", "updated_at"])
+    for item in changed:
+        if "rules" in item.changed:
+            rules.sync(item.existing.rules, item.spec.rules, group_id=item.existing.pk)
+    rules.write()
+    if changed:
+        touch_group_members([item.existing.pk for item in changed])
 
 
 SESSION_ENDING_FIELDS = {"email", "role", "ip_whitelist", "active"}
+USER_COLUMNS = {
+    "email": "email",
+    "name": "name",
+    "role": "role",
+    "reseller": "reseller_id",
+    "timezone": "timezone",
+    "ip_whitelist": "ip_whitelist",
+    "shared_ticket": "shared_ticket",
+    "active": "is_active",
+}
 
 
-def _fill_user(user, spec: UserSpec, resellers: dict[str, Reseller]) -> None:
-    user.email = spec.email
-    user.name = spec.name
-    user.role = spec.role
-    user.reseller = resellers[spec.reseller.lower()] if spec.reseller is not None else None
-    user.timezone = spec.timezone
-    user.ip_whitelist = spec.stored_whitelist
-    user.shared_ticket = spec.shared_ticket
-    user.is_active = spec.active
-    _check(user, spec.place, exclude=["password", "reseller"])
+def _user_values(spec: UserSpec, resellers: dict[str, int]) -> dict:
+    return {
+        "email": spec.email,
+        "name": spec.name,
+        "role": spec.role,
+        "reseller_id": resellers[spec.reseller.lower()] if spec.reseller is not None else None,
+        "timezone": spec.timezone,
+        "ip_whitelist": spec.stored_whitelist,
+        "shared_ticket": spec.shared_ticket,
+        "is_active": spec.active,
+    }
 
 
 def _create_users(items: list[Pending], groups, resellers, batch_size: int) -> None:
-    """New users, a batch at a time in a few bulk inserts. Bulk inserts send no signals,
-    so the new users' access version is bumped here, as ``permissions.signals`` would."""
+    """New users, a batch at a time: one insert each of users, memberships and rules.
+    ``groups`` and ``resellers`` map lower-cased names to primary keys. The new rows
+    start at access version 1, as if ``permissions.signals`` had bumped them."""
     User = get_user_model()
     Membership = Group.members.through
     for batch in _chunks(items, batch_size):
         users = []
         for item in batch:
-            user = User()
+            user = User(access_version=1, **_user_values(item.spec, resellers))
             user.set_unusable_password()  # passwords never come from the file
-            _fill_user(user, item.spec, resellers)
             users.append(user)
         User.objects.bulk_create(users)
-        memberships, rules = [], []
+        memberships = []
+        rules = _RuleChanges()
         for user, item in zip(users, batch, strict=True):
             memberships += [
-                Membership(user_id=user.pk, group_id=groups[name.lower()].pk)
+                Membership(user_id=user.pk, group_id=groups[name.lower()])
                 for name in item.spec.groups
             ]
-            for wanted in sorted(item.spec.rules, key=lambda r: (r.area, r.effect)):
-                rule = Rule(
-                    user=user, area=wanted.area, actions=wanted.actions, effect=wanted.effect
-                )
-                _check(rule, f"{item.spec.place}.rules", exclude=OWNER_FIELDS)
-                rules.append(rule)
+            rules.sync({}, item.spec.rules, user_id=user.pk)
         Membership.objects.bulk_create(memberships)
-        Rule.objects.bulk_create(rules)
-        touch_users([user.pk for user in users])
+        rules.write()
 
 
-def _update_user(item: Pending, groups, resellers) -> None:
-    """One changed user, saved field by field so the signals keep caches honest."""
-    user = get_user_model().objects.get(pk=item.existing)
-    if SESSION_ENDING_FIELDS & set(item.changed):
-        user.end_sessions()
-    _fill_user(user, item.spec, resellers)
-    user.save()
-    if "groups" in item.changed:
-        user.access_groups.set([groups[name.lower()] for name in item.spec.groups])
-    if "rules" in item.changed:
-        _sync_rules(list(user.access_rules.all()), item.spec, user=user)
+def _update_users(items: list[Pending], groups, resellers) -> None:
+    """Changed users of one batch: one load, one update of their columns, memberships
+    and rules in bulk, and one bump of their access version."""
+    User = get_user_model()
+    Membership = Group.members.through
+    now = django_timezone.now()
+    loaded = User.objects.in_bulk([item.existing for item in items])
+    columns = {"updated_at"}
+    for item in items:
+        user = loaded[item.existing]
+        for name, value in _user_values(item.spec, resellers).items():
+            setattr(user, name, value)
+        columns |= {USER_COLUMNS[name] for name in item.changed if name in USER_COLUMNS}
+        if SESSION_ENDING_FIELDS & set(item.changed):
+            user.end_sessions()
+            columns.add("session_version")
+        if "email" in item.changed:
+            user.email_verified_at = None  # a new address is unproven (User.save)
+            columns.add("email_verified_at")
+        user.updated_at = now
+    User.objects.bulk_update(list(loaded.values()), sorted(columns))
 
+    regrouped = {item.existing: item.spec.groups for item in items if "groups" in item.changed}
+    if regrouped:
+        held: dict[int, dict[int, int]] = defaultdict(dict)  # user -> group -> row
+        rows = Membership.objects.filter(user_id__in=list(regrouped))
+        for pk, user_id, group_id in rows.values_list("pk", "user_id", "group_id"):
+            held[user_id][group_id] = pk
+        gone, added = [], []
+        for user_id, names in regrouped.items():
+            wanted = {groups[name.lower()] for name in names}
+            gone += [pk for group_id, pk in held[user_id].items() if group_id not in wanted]
+            added += [
+                Membership(user_id=user_id, group_id=group_id)
+                for group_id in sorted(wanted - held[user_id].keys())
+            ]
+        if gone:
+            Membership.objects.filter(pk__in=gone).delete()
+        Membership.objects.bulk_create(added)
 
-def apply(outcome: Outcome, *, batch_size: int = DEFAULT_LOOKUP_BATCH) -> None:
-    """Write every pending change: resellers, then groups, then users."""
-    for item in outcome.pending["resellers"]:
-        _write_reseller(item)
-    for item in outcome.pending["groups"]:
-        _write_group(item)
-    if not outcome.pending["users"]:
-        return
-    groups = {g.name.lower(): g for g in Group.objects.all()}
-    resellers = {r.name.lower(): r for r in Reseller.objects.all()}
-    for item in outcome.pending["users"]:
-        if item.existing is not None:
-            _update_user(item, groups, resellers)
-    new = [item for item in outcome.pending["users"] if item.existing is None]
-    _create_users(new, groups, resellers, batch_size)
+    reruled = {item.existing: item.spec.rules for item in items if "rules" in item.changed}
+    if reruled:
+        current: dict[int, dict] = defaultdict(dict)
+        rows = Rule.objects.filter(user_id__in=list(reruled))
+        for pk, user_id, area, effect, actions in rows.values_list(
+            "pk", "user_id", "area", "effect", "actions"
+        ):
+            current[user_id][(area, effect)] = (pk, actions)
+        rules = _RuleChanges()
+        for user_id, wanted in reruled.items():
+            rules.sync(current[user_id], wanted, user_id=user_id)
+        rules.write()
+    touch_users(list(loaded))
 
 
 def import_access(
-    text: str, *, dry_run: bool = False, batch_size: int = DEFAULT_LOOKUP_BATCH
+    source,
+    *,
+    dry_run: bool = False,
+    batch_size: int = DEFAULT_LOOKUP_BATCH,
+    progress=_no_progress,
+    record_changes: bool = True,
 ) -> Outcome:
-    """Validate, plan and (unless ``dry_run``) apply, all in one transaction: on any
-    error nothing changes. Raises ImportRefused with every error and its place."""
+    """Validate, compare and (unless ``dry_run``) write, all in one transaction: on any
+    error nothing changes. Raises ImportRefused with every error and its place, or
+    UnreadableFile. ``source``: the JSON text, a ``Path`` or a ``Source``; ``progress``:
+    ``(label, total, unit) -> bar`` (see controlpanel.progress)."""
+    source = Source.of(source)
+    outcome = Outcome(record_changes=record_changes)
     with transaction.atomic():
-        document = validate(text, load_facts(lock=not dry_run))
-        outcome = plan(document, batch_size=batch_size)
+        facts = load_facts(lock=not dry_run)
+        document = validate(source, facts, progress=progress)
+        resellers = _plan_resellers(document, outcome)
+        groups = _plan_groups(document, outcome)
         if not dry_run:
-            apply(outcome, batch_size=batch_size)
+            for item in resellers:
+                _write_reseller(item)
+            _write_groups(groups)
+        group_ids = {name.lower(): pk for pk, name in Group.objects.values_list("pk", "name")}
+        reseller_ids = {name.lower(): pk for pk, name in Reseller.objects.values_list("pk", "name")}
+        label = "Comparing users" if dry_run else "Importing users"
+        bar = progress(label, document.user_count)
+        try:
+            for batch in _chunks(_user_specs(source, document, facts), batch_size):
+                pending = _plan_users(batch, outcome)
+                if not dry_run:
+                    changed = [item for item in pending if item.existing is not None]
+                    if changed:
+                        _update_users(changed, group_ids, reseller_ids)
+                    new = [item for item in pending if item.existing is None]
+                    if new:
+                        _create_users(new, group_ids, reseller_ids, batch_size)
+                bar.advance(len(batch))
+        finally:
+            bar.finish()
+        if not dry_run:
             audit.record(
                 audit.Action.IMPORT,
                 actor_label="import_access",
@@ -967,7 +1564,7 @@ def _rules_json(rules, owner: str, result: ExportResult) -> list[dict]:
     return out
 
 
-def _user_objects(rows: Iterable[dict], batch_size: int, result: ExportResult):
+def _user_objects(rows: Iterable[dict], batch_size: int, result: ExportResult, bar):
     """The users' JSON objects, a batch at a time: two queries per batch (memberships and
     own rules), read as plain values, whatever the batch holds."""
     for batch in _chunks(rows, batch_size):
@@ -985,6 +1582,7 @@ def _user_objects(rows: Iterable[dict], batch_size: int, result: ExportResult):
                 "active": row["is_active"],
                 "rules": _rules_json(rules_of[row["id"]], f"user {row['email']}", result),
             }
+        bar.advance(len(batch))
 
 
 def _write_array(write, key: str, objects: Iterable[dict], *, last: bool, result) -> None:
@@ -1010,15 +1608,20 @@ def _snapshot():
 
 
 def export_access(
-    write: Callable[[str], object], *, batch_size: int = DEFAULT_EXPORT_BATCH
+    write: Callable[[str], object],
+    *,
+    batch_size: int = DEFAULT_EXPORT_BATCH,
+    progress=None,
 ) -> ExportResult:
     """Write the whole access configuration as JSON through ``write``, deterministically
     (sorted by name or e-mail, actions in CRUD order), one object a line. Users are read
     ``batch_size`` at a time with a constant number of queries per batch and written as
-    they come, so memory stays flat however many users there are."""
+    they come, so memory stays flat however many users there are. With ``progress``
+    (``(label, total) -> bar``), one more query counts the users for the bar."""
     result = ExportResult()
     User = get_user_model()
     with _snapshot():
+        bar = progress("Exporting users", User.objects.count()) if progress else _no_progress("", 0)
         write("{\n")
         resellers = sorted(Reseller.objects.values_list("name", flat=True), key=_sort_key)
         _write_array(
@@ -1044,12 +1647,15 @@ def export_access(
             .values(*USER_FIELDS)
             .iterator(chunk_size=batch_size)
         )
-        _write_array(
-            write,
-            "users",
-            _user_objects(rows, batch_size, result),
-            last=True,
-            result=result,
-        )
+        try:
+            _write_array(
+                write,
+                "users",
+                _user_objects(rows, batch_size, result, bar),
+                last=True,
+                result=result,
+            )
+        finally:
+            bar.finish()
         write("}\n")
     return result

@@ -2,26 +2,17 @@
 memberships, with bulk inserts and a progress bar on stderr."""
 
 import random
-import sys
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Role, User
+from controlpanel.progress import progress_bar
 from permissions.areas import ALL_ACTIONS_MASK, all_areas
 from permissions.models import Group, Rule
 
 BATCH = 5000
-
-
-def progress(label: str, done: int, total: int, stream=sys.stderr) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    stream.write(f"\r{label:<12} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        stream.write("\n")
-    stream.flush()
 
 
 class Command(BaseCommand):
@@ -49,7 +40,10 @@ class Command(BaseCommand):
         if Group.objects.filter(name__startswith="Bench group ").exists():
             raise CommandError("Benchmark data already exists in this database.", returncode=2)
         rng = random.Random(seed)
-        show = (lambda *a: None) if quiet else progress
+
+        def bar(label, total):
+            return progress_bar(self.stderr, total, f"{label:<6}", show=not quiet)
+
         with transaction.atomic():
             group_objs = Group.objects.bulk_create(
                 [
@@ -58,9 +52,12 @@ class Command(BaseCommand):
                 ],
                 batch_size=BATCH,
             )
-            show("groups", groups, groups)
+            group_bar = bar("groups", groups)
+            group_bar.update(groups)
+            group_bar.finish()
             slots = [(g, a, e) for g in group_objs for a in areas for e in ("allow", "deny")]
             chosen = rng.sample(slots, rules) if rules else []
+            rule_bar = bar("rules", len(chosen))
             for start in range(0, len(chosen), BATCH):
                 Rule.objects.bulk_create(
                     [
@@ -68,9 +65,11 @@ class Command(BaseCommand):
                         for g, a, e in chosen[start : start + BATCH]
                     ]
                 )
-                show("rules", min(start + BATCH, len(chosen)), len(chosen))
+                rule_bar.update(min(start + BATCH, len(chosen)))
+            rule_bar.finish()
             password = make_password("bench-password-not-for-use")
             membership = Group.members.through
+            user_bar = bar("users", users)
             for start in range(0, users, BATCH):
                 batch = User.objects.bulk_create(
                     [
@@ -91,5 +90,6 @@ class Command(BaseCommand):
                             for g in rng.sample(group_objs, min(groups_per_user, len(group_objs)))
                         ]
                     )
-                show("users", min(start + BATCH, users), users)
+                user_bar.update(min(start + BATCH, users))
+            user_bar.finish()
         self.stdout.write(f"Created {users} users, {groups} groups, {rules} rules.")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import sys
-import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import User
+from controlpanel.progress import ProgressBar, wanted
 from permissions import review
 from permissions.areas import all_areas
 
@@ -146,40 +146,6 @@ class JsonWriter:
         self.out.write("\n]")
 
 
-class ProgressBar:
-    """``Reviewing users [#####-----]  50% 500/1000`` on one line of stderr."""
-
-    WIDTH = 30
-
-    def __init__(self, out, total: int):
-        self.out = out
-        self.total = total
-        self.done = 0
-        self.shown = -1.0
-
-    def advance(self):
-        self.done += 1
-        now = time.monotonic()
-        if self.done == self.total or now - self.shown >= 0.2:
-            self.shown = now
-            self._draw()
-
-    def _draw(self):
-        fraction = self.done / self.total if self.total else 1.0
-        filled = int(self.WIDTH * fraction)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.out.write(
-            f"\rReviewing users [{bar}] {fraction:4.0%} {self.done}/{self.total}",
-            style_func=str,
-            ending="",
-        )
-        self.out.flush()
-
-    def finish(self):
-        self._draw()
-        self.out.write("", style_func=str)
-
-
 class Command(BaseCommand):
     stealth_options = ("stdin",)
     help = (
@@ -233,8 +199,8 @@ class Command(BaseCommand):
             self.stdout
         )
         progress = None
-        if options["progress"] or self.stderr.isatty():
-            progress = ProgressBar(self.stderr, counts["users_count"])
+        if wanted(self.stderr, options["progress"]):
+            progress = ProgressBar(self.stderr, counts["users_count"], "Reviewing users")
         writer.start()
         for item in review.review_rows(
             users, stale_days=stale_days, now=as_of, chunk_size=options["chunk_size"]

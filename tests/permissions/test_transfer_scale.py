@@ -1,0 +1,226 @@
+"""import_access / export_access at scale: writes in bulk (queries grow per batch, not
+per user), a progress bar when asked, access versions bumped for exactly the affected
+users, streaming reads that still find every error, and atomicity across batches."""
+
+import json
+
+import pytest
+from django.db import IntegrityError
+
+from accounts.models import User
+from permissions import transfer
+from permissions.areas import mask_of
+from permissions.models import AuditEntry, Group, Rule
+from permissions.resolver import effective_permissions
+from resellers.models import Reseller
+from tests.factories import GroupFactory, RuleFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def write_file(tmp_path, data, name="access.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
+
+
+def database_rows() -> dict:
+    return {
+        "users": list(User.objects.order_by("pk").values()),
+        "groups": list(Group.objects.order_by("pk").values()),
+        "rules": list(Rule.objects.order_by("pk").values()),
+        "members": list(Group.members.through.objects.order_by("pk").values()),
+        "resellers": list(Reseller.objects.order_by("pk").values()),
+        "audit": list(AuditEntry.objects.order_by("pk").values_list("pk", flat=True)),
+    }
+
+
+def many_users(count: int, **extra) -> list[dict]:
+    return [
+        {
+            "email": f"user{number:05d}@example.com",
+            "name": f"User {number}",
+            "role": "user",
+            "groups": ["Billing", "Readers"] if number % 2 else ["Readers"],
+            "ip_whitelist": [f"10.{number % 250}.0."],
+            "rules": [{"area": "cdr", "access": ["read"], "effect": "allow"}],
+            **extra,
+        }
+        for number in range(count)
+    ]
+
+
+GROUPS = [
+    {"name": "Billing", "rules": [{"area": "billing", "access": ["read"], "effect": "allow"}]},
+    {"name": "Readers", "defaults": ["read"]},
+]
+
+
+def test_importing_many_users_costs_queries_per_batch_not_per_user(
+    admin, django_assert_max_num_queries
+):
+    text = json.dumps({"groups": GROUPS, "users": many_users(1500)})
+    # Two batches of 1,000: a handful of statements each (SQLite splits a bulk insert
+    # into a few statements), against more than 4,500 for a user, membership and rule
+    # saved one at a time.
+    with django_assert_max_num_queries(80):
+        outcome = transfer.import_access(text)
+    assert outcome.counts["users"]["created"] == 1500
+    assert User.objects.filter(email__startswith="user").count() == 1500
+    odd = User.objects.get(email="user00001@example.com")
+    assert effective_permissions(odd).actions("billing") == ["read"]
+    assert effective_permissions(odd).actions("cdr") == ["read"]
+    # and again, nothing to change: a few reads per batch
+    with django_assert_max_num_queries(20):
+        again = transfer.import_access(text)
+    assert again.counts["users"]["unchanged"] == 1500
+
+
+def test_updating_many_users_is_batched_too(admin, django_assert_max_num_queries):
+    transfer.import_access(json.dumps({"groups": GROUPS, "users": many_users(1500)}))
+    changed = many_users(1500, timezone="Europe/London", groups=["Billing"], rules=[])
+    with django_assert_max_num_queries(60):
+        outcome = transfer.import_access(json.dumps({"groups": GROUPS, "users": changed}))
+    assert outcome.counts["users"]["updated"] == 1500
+    user = User.objects.get(email="user00002@example.com")
+    assert user.timezone == "Europe/London"
+    assert [g.name for g in user.access_groups.all()] == ["Billing"]
+    assert not user.access_rules.exists()
+    assert effective_permissions(user).actions("cdr") == []
+
+
+def test_progress_bar_on_stderr_only_with_progress(manage, admin, tmp_path):
+    path = write_file(tmp_path, {"groups": GROUPS, "users": many_users(30)})
+    quiet = manage("import_access", path, "--dry-run")
+    assert quiet.err == ""
+    shown = manage("import_access", path, "--progress")
+    assert shown.status == 0, shown.err
+    assert "\rChecking" in shown.err and "\rImporting users" in shown.err
+    assert "100% 30/30" in shown.err
+    assert shown.out.splitlines() == [
+        "resellers: 0 created, 0 updated, 0 unchanged",
+        "groups: 2 created, 0 updated, 0 unchanged",
+        "users: 30 created, 0 updated, 0 unchanged",
+    ]
+    plain = manage("export_access")
+    assert plain.err == ""
+    exported = manage("export_access", "--progress")
+    assert exported.out == plain.out  # the JSON on stdout is untouched
+    assert "\rExporting users [" in exported.err and "100% 31/31" in exported.err
+
+
+def test_a_bulk_import_refreshes_the_cached_permissions_of_every_affected_member(
+    manage, admin, tmp_path
+):
+    billing = GroupFactory(name="Billing")
+    RuleFactory(group=billing, area="billing", actions=mask_of(["read"]))
+    ana = UserFactory(email="ana@example.com", groups=[billing])
+    bob = UserFactory(email="bob@example.com", groups=[billing])  # not in the file
+    for user in (ana, bob):
+        assert effective_permissions(user).can("billing", "read")  # cache warm
+        assert not effective_permissions(user).can("cdr", "read")
+    data = {
+        "groups": [
+            {"name": "Billing", "rules": [{"area": "cdr", "access": ["read"], "effect": "allow"}]},
+            {"name": "Auditors", "defaults": ["read"]},
+        ],
+        "users": [{"email": "ana@example.com", "role": "user", "groups": ["Auditors"]}],
+    }
+    assert manage("import_access", write_file(tmp_path, data)).status == 0
+    ana, bob = User.objects.get(pk=ana.pk), User.objects.get(pk=bob.pk)
+    # Bob stays in Billing, whose rules changed; Ana moved to Auditors (read everywhere).
+    assert not effective_permissions(bob).can("billing", "read")
+    assert effective_permissions(bob).can("cdr", "read")
+    assert effective_permissions(ana).can("billing", "read")
+    assert not effective_permissions(ana).can("billing", "update")
+    assert [g.name for g in ana.access_groups.all()] == ["Auditors"]
+
+
+def test_a_file_with_one_bad_user_far_down_changes_nothing(manage, admin, tmp_path):
+    users = many_users(2500)
+    users[2400]["timezone"] = "Mars/Olympus"
+    users[2401]["email"] = "USER00003@example.com"
+    rows = database_rows()
+    result = manage("import_access", write_file(tmp_path, {"groups": GROUPS, "users": users}))
+    assert result.status == 1
+    lines = result.err.splitlines()
+    # a repeated address first, as before the file was streamed; then the items' errors
+    assert lines[0] == (
+        "users[2401].email: 'USER00003@example.com' is also users[3].email; each appears once"
+    )
+    assert lines[1].startswith("users[2400].timezone: Mars/Olympus is not a known time zone")
+    assert lines[2] == "CommandError: 2 errors; nothing was changed."
+    assert database_rows() == rows
+
+
+def test_a_failure_in_a_later_batch_rolls_back_the_earlier_batches(admin, monkeypatch):
+    rows = database_rows()
+    calls = []
+    original = transfer._create_users
+
+    def fail_on_the_second_batch(items, groups, resellers, batch_size):
+        calls.append(len(items))
+        if len(calls) == 2:
+            raise IntegrityError("simulated failure in the second batch")
+        original(items, groups, resellers, batch_size)
+
+    monkeypatch.setattr(transfer, "_create_users", fail_on_the_second_batch)
+    text = json.dumps({"groups": GROUPS, "users": many_users(25)})
+    with pytest.raises(IntegrityError):
+        transfer.import_access(text, batch_size=10)
+    assert calls == [10, 10]
+    assert database_rows() == rows
+
+
+def test_users_may_come_before_the_groups_they_name(admin):
+    text = (
+        '{"users": [{"email": "new@example.com", "role": "user", "groups": ["Late"]},'
+        ' {"email": "bad@example.com", "groups": ["Nowhere"]}],'
+        ' "groups": [{"name": "Late", "defaults": ["read"]}, {"name": "X", "defaults": ["x"]}]}'
+    )
+    with pytest.raises(transfer.ImportRefused) as refused:
+        transfer.import_access(text)
+    assert refused.value.errors == [
+        "groups[1].defaults[0]: unknown action 'x'; use create, read, update or delete",
+        "users[1].groups[0]: no group named 'Nowhere' in the file or the database",
+    ]
+    good = text.replace(', {"email": "bad@example.com", "groups": ["Nowhere"]}', "").replace(
+        ', {"name": "X", "defaults": ["x"]}', ""
+    )
+    transfer.import_access(good)
+    user = User.objects.get(email="new@example.com")
+    assert [g.name for g in user.access_groups.all()] == ["Late"]
+
+
+def test_malformed_json_far_into_a_large_file_names_its_line_and_column(manage, tmp_path):
+    users = ",\n".join(json.dumps(u) for u in many_users(3000))
+    text = '{"groups": ' + json.dumps(GROUPS) + ',\n"users": [\n' + users + "\n  {]\n}\n"
+    path = tmp_path / "broken.json"
+    path.write_text(text, encoding="utf-8")
+    result = manage("import_access", str(path))
+    assert result.status == 1
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    error = expected.value
+    assert result.err.splitlines()[0] == (
+        f"line {error.lineno}, column {error.colno}: not valid JSON: {error.msg}"
+    )
+    assert error.lineno == 3003  # the line after the last user
+
+
+def test_a_file_that_changes_between_the_two_reads_is_refused(admin):
+    first = json.dumps({"groups": GROUPS, "users": many_users(3)})
+    second = json.dumps({"groups": GROUPS, "users": many_users(4)})
+
+    class Changing(transfer.Source):
+        reads = 0
+
+        def chunks(self):
+            Changing.reads += 1
+            yield (first if Changing.reads == 1 else second), 0
+
+    rows = database_rows()
+    with pytest.raises(transfer.ImportRefused) as refused:
+        transfer.import_access(Changing(text=first))
+    assert refused.value.errors == [transfer.FILE_CHANGED]
+    assert database_rows() == rows
