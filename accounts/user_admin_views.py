@@ -7,7 +7,7 @@ refusal from a service is shown on the form with its reason."""
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
+from controlpanel.paging import UncountedPage
 from permissions.access import requires
 from permissions.client_ip import client_ip
 from permissions.forms import RuleForm, WhatIfForm, add_service_error
@@ -71,9 +72,15 @@ def _service_call(form, call, field_map=None):
 @require_GET
 def user_list_view(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")
-    page = Paginator(user_list(request.user, search=search), USERS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    users = user_list(request.user, search=search)
+    if search.strip():
+        # No exact count under a substring match: it would scan the whole user table.
+        try:
+            page = UncountedPage(users, request.GET.get("page"), USERS_PER_PAGE)
+        except InvalidPage:
+            page = UncountedPage(users, 1, USERS_PER_PAGE)
+    else:
+        page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "settings/users.html",
@@ -82,7 +89,8 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
             "locked": locked_out_emails(person.email for person in page),
             "search": search.strip(),
             "page_query": f"{urlencode({'q': search.strip()})}&" if search.strip() else "",
-            "groups": groups_overview(),
+            # the groups column is shown only to those who may read groups
+            "groups": groups_overview() if request.access.can("group", "read") else None,
         },
     )
 

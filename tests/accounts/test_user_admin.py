@@ -609,3 +609,45 @@ def test_a_user_in_two_matching_groups_is_listed_once(client_as, admin):
     )
     body = client_as(admin).get("/settings/users/?q=ops").content.decode()
     assert body.count(f'href="/settings/users/{both.pk}/"') == 1
+
+
+def test_search_results_page_without_a_total(client_as, admin, django_assert_max_num_queries):
+    for i in range(30):
+        UserFactory(email=f"ops{i:02d}@example.com")
+    client = client_as(admin)
+    first = client.get("/settings/users/?q=ops").content.decode()
+    assert "ops00@example.com" in first and "ops25@example.com" not in first
+    assert "Page 1</span>" in first and 'rel="next"' in first and "Page 1 of" not in first
+    second = client.get("/settings/users/?q=ops&page=2").content.decode()
+    assert "ops25@example.com" in second and "ops29@example.com" in second
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    beyond = client.get("/settings/users/?q=ops&page=99").content.decode()
+    assert "ops00@example.com" in beyond  # past the end: back to the first page
+    unsearched = client.get("/settings/users/").content.decode()
+    assert "31 users" in unsearched and "Page 1 of 2" in unsearched
+
+
+def test_search_page_runs_no_count(client_as, admin):
+    client = client_as(admin)
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/settings/users/?q=ops")
+    user_counts = [
+        q["sql"] for q in captured if "COUNT(*)" in q["sql"] and "accounts_user" in q["sql"]
+    ]
+    assert user_counts == []
+
+
+def test_a_reader_without_group_read_gets_no_groups_column_and_no_group_queries(
+    client_as, manager_group
+):
+    from permissions.models import Rule
+
+    Rule.objects.filter(group=manager_group, area="group").delete()
+    reader = UserFactory(email="reader@example.com", groups=[manager_group])
+    with CaptureQueriesContext(connection) as captured:
+        page = client_as(reader).get("/settings/users/")
+    assert page.status_code == 200
+    assert 'id="groups-heading"' not in page.content.decode()
+    group_sql = [q["sql"] for q in captured if '"permissions_group' in q["sql"]]
+    # only the reader's own groups (for their user row's prefetch), no overview counts
+    assert not [sql for sql in group_sql if "COUNT" in sql]
