@@ -4,7 +4,6 @@ personal token (or a session), and two resellers' worlds of business rows."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
 from django.test import Client
@@ -12,17 +11,10 @@ from django.test import Client
 from accounts.api_tokens import api_token_create
 from permissions.areas import ACTIONS, mask_of
 from permissions.models import Rule
-from tests.areas.factories import (
-    CallRecordFactory,
-    CarrierFactory,
-    ContactFactory,
-    CustomerFactory,
-    InvoiceFactory,
-    RateCardFactory,
-    RouteFactory,
-    TicketFactory,
-)
-from tests.factories import GroupFactory, ResellerFactory, UserFactory
+
+# One reseller's rows in every area: the same world the page tests use.
+from tests.areas.conftest import mine, other_reseller, theirs  # noqa: F401
+from tests.factories import GroupFactory, UserFactory
 
 LOCAL = "127.0.0.1"
 JSON = "application/json"
@@ -91,55 +83,3 @@ def member(db):
         return UserFactory(groups=[group], reseller=reseller, **extra)
 
     return make
-
-
-@dataclass
-class World:
-    """One reseller's rows (the operator's own for reseller None), one in every area."""
-
-    reseller: object
-    customer: object
-    contact: object
-    carrier: object
-    card: object
-    route: object
-    invoice: object
-    cdr: object
-    ticket: object
-
-
-def build_world(reseller, label: str) -> World:
-    customer = CustomerFactory(name=f"{label} Customer", reseller=reseller)
-    carrier = CarrierFactory(name=f"{label} Carrier")
-    card = RateCardFactory(name=f"{label} Card", reseller=reseller)
-    raiser = UserFactory(
-        email=f"raiser@{label.lower()}.example", reseller=reseller, shared_ticket=True
-    )
-    return World(
-        reseller=reseller,
-        customer=customer,
-        contact=ContactFactory(name=f"{label} Contact", customer=customer),
-        carrier=carrier,
-        card=card,
-        route=RouteFactory(customer=customer, carrier=carrier, rate_card=card, prefix="3491"),
-        invoice=InvoiceFactory(customer=customer, number=f"INV-{label.upper()}-1"),
-        cdr=CallRecordFactory(customer=customer, caller="34911234567"),
-        ticket=TicketFactory(customer=customer, subject=f"{label} ticket", raised_by=raiser),
-    )
-
-
-@pytest.fixture
-def other_reseller(db):
-    return ResellerFactory(name="Bluewave Telecom")
-
-
-@pytest.fixture
-def mine(reseller) -> World:
-    """Acme Telecom's rows (the cast's reseller)."""
-    return build_world(reseller, "Acme")
-
-
-@pytest.fixture
-def theirs(other_reseller) -> World:
-    """Bluewave Telecom's rows: another reseller's."""
-    return build_world(other_reseller, "Bluewave")
