@@ -2,7 +2,9 @@
 
 Tokens never stay in the address bar: like Django's reset view, a valid link is moved
 into the session and the browser redirected to a URL without it, and every page here
-sends ``Referrer-Policy: no-referrer``. Unknown users and wrong tokens get the same
+sends ``Referrer-Policy: same-origin``: no other site ever sees a Referer from these
+pages. Not ``no-referrer``: with it a browser posts the page's forms with ``Origin:
+null``, which Django's CSRF check rightly refuses. Unknown users and wrong tokens get the same
 page; an authentic but expired link says it has expired and offers a new one.
 """
 
@@ -41,13 +43,17 @@ INVITE_DONE = "Your password is set. Sign in to start using the panel."
 EMAIL_VERIFIED = "Thank you: your e-mail address is verified."
 
 
-def no_referrer(view):
-    """The page's URL may carry a token: never send it on as a Referer."""
+LINK_REFERRER_POLICY = "same-origin"
+
+
+def same_origin_referrer(view):
+    """The page's URL may carry a token: never send it to another site as a Referer,
+    while the page's own forms still post with a real Origin."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = LINK_REFERRER_POLICY
         return response
 
     return wrapped
@@ -96,7 +102,7 @@ class LinkConfirmView(PasswordResetConfirmView):
     def dispatch(self, *args, **kwargs):
         self.token = kwargs.get("token")
         response = super().dispatch(*args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = LINK_REFERRER_POLICY
         return response
 
     def get_user(self, uidb64):
@@ -160,7 +166,7 @@ invite_accept_view = public(InviteAcceptView.as_view())
 
 @public
 @require_POST
-@no_referrer
+@same_origin_referrer
 def invite_resend_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     """From an expired invitation: send a fresh one to the invited address. The answer
     is the same whatever the link was, so it tells nothing about accounts."""
@@ -179,7 +185,7 @@ def invite_resend_view(request: HttpRequest, uidb64: str, token: str) -> HttpRes
 @public
 @require_GET
 @never_cache
-@no_referrer
+@same_origin_referrer
 def verify_email_view(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     user = user_from_uid(uidb64)
     state = (

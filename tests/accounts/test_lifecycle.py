@@ -95,7 +95,7 @@ def test_invited_user_sets_a_password_from_the_link_and_can_sign_in(client_as, c
     first, page = open_link(client, link_in(message))
     assert first.status_code == 302
     assert "/set-password/" in first["Location"]  # the token left the address bar
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     assert "ivy@example.com" in page.content.decode()
 
     done = client.post(
@@ -236,7 +236,7 @@ def test_verification_link_marks_the_address_verified_once(client, staff):
     path = link_in(mail.outbox[0])
     response = client.get(path)
     assert response.status_code == 302
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     staff.refresh_from_db()
     assert staff.is_verified
     again = client.get(path)
@@ -337,7 +337,7 @@ def test_reset_link_sets_a_new_password_and_ends_every_session(client, staff):
     client.post(RESET, {"email": "SAM@example.com"})
     first, page = open_link(client, link_in(mail.outbox[0]))
     assert first.status_code == 302 and first["Location"].endswith("/set-password/")
-    assert first["Referrer-Policy"] == page["Referrer-Policy"] == "no-referrer"
+    assert first["Referrer-Policy"] == page["Referrer-Policy"] == "same-origin"
     done = client.post(
         page.wsgi_request.path, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     )

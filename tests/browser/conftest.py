@@ -1,9 +1,11 @@
 """Playwright in Debian's Chromium (never a downloaded browser) against the live server."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+from django.core import mail
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -26,8 +28,15 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        message = "Debian's chromium is not installed (apt-get install -y chromium)"
+        # In CI a missing browser is a failure, never a quiet skip of every journey.
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    if os.environ.get("CI"):
+        from playwright import sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
@@ -65,3 +74,48 @@ def sign_in(page, password):
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
     return sign_in_as
+
+
+LINK = re.compile(r"https?://\S+")
+
+
+@pytest.fixture
+def mailbox():
+    """The e-mails the panel sent (Django's locmem backend, the same process as the live
+    server): ``mailbox.link_to(address)`` is the first link of the newest mail to it."""
+
+    class Mailbox:
+        @staticmethod
+        def to(address: str) -> list:
+            return [m for m in mail.outbox if address in m.to]
+
+        def last_to(self, address: str):
+            messages = self.to(address)
+            assert messages, f"no e-mail was sent to {address}"
+            return messages[-1]
+
+        def link_to(self, address: str) -> str:
+            message = self.last_to(address)
+            found = LINK.search(message.body)
+            assert found, f"the last e-mail to {address} has no link: {message.body!r}"
+            return found.group(0)
+
+    return Mailbox()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Another person's browser: a fresh context (own cookies) on the live server."""
+    contexts = []
+
+    def open_page(**options):
+        options.setdefault("viewport", {"width": 1280, "height": 860})
+        context = browser.new_context(base_url=live_server.url, **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
