@@ -136,6 +136,28 @@ def api_token_revoke(*, user: User, token: ApiToken, address: str | None) -> Api
     return row
 
 
+def api_tokens_revoke_all(*, user: User, reason: str, actor=None, address: str | None) -> int:
+    """Revoke every active token of ``user`` (a password reset, a password set by an
+    administrator, a two-factor reset: whoever held a session may have minted one).
+    Returns how many were revoked; one audit entry names them. Runs in the caller's
+    transaction."""
+    now = timezone.now()
+    active = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    prefixes = list(active.values_list("prefix", flat=True))
+    if not prefixes:
+        return 0
+    active.update(revoked_at=now)
+    audit.record(
+        audit.Action.TOKENS_REVOKED,
+        actor=actor,
+        actor_label="" if actor is not None else user.email,
+        address=address,
+        obj=user,
+        message=f"{reason} Every API token of {user.email} was revoked: {', '.join(prefixes)}.",
+    )
+    return len(prefixes)
+
+
 def tokens_of(user: User):
     return ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at", "-id")
 

@@ -8,6 +8,7 @@ from permissions.ipwhitelist import ip_allowed, parse_whitelist, stored_whitelis
 from permissions.models import Group
 from resellers.models import Reseller
 
+from . import reauth
 from .models import Role, User
 from .passwords import MAX_PASSWORD_LENGTH
 from .timezones import timezone_names, validate_timezone
@@ -69,13 +70,24 @@ class ProfileForm(forms.ModelForm):
 
 
 class OwnPasswordChangeForm(PasswordChangeForm):
-    """Django's form: the current password is required, the validators run."""
+    """Django's form: the current password is required, the validators run. The current
+    password is checked as a sign-in is (accounts.reauth), so wrong guesses from a
+    stolen session count toward the account's lockout."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, request, **kwargs):
+        self.request = request
         super().__init__(*args, **kwargs)
         self.fields[
             "new_password1"
         ].help_text = password_validation.password_validators_help_text_html()
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if not reauth.password_is_correct(self.request, old_password):
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
 
 
 # --- Setup > Settings > Users ------------------------------------------------------------

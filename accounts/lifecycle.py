@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -23,14 +24,16 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
+from controlpanel.links import absolute_reverse
 from permissions import audit
 from permissions.client_ip import client_ip
+from permissions.models import AuditEntry
 from permissions.services import actor_context, ensure_may_manage_user
 
 from . import lockout
+from .api_tokens import api_tokens_revoke_all
 from .models import User, UserSession, UserStatus
 from .tokens import LinkState, invite_tokens, password_reset_tokens, uid_of, verification_tokens
 
@@ -41,6 +44,7 @@ INVITE_ACCEPTED = audit.Action.INVITE_ACCEPTED
 VERIFICATION_SENT = audit.Action.VERIFICATION_SENT
 EMAIL_VERIFIED = audit.Action.EMAIL_VERIFIED
 RESET_REQUESTED = audit.Action.RESET_REQUESTED
+RESET_THROTTLED = audit.Action.RESET_THROTTLED
 RESET_LINK_SENT = audit.Action.RESET_LINK_SENT
 PASSWORD_RESET = audit.Action.PASSWORD_RESET
 UNLOCK = audit.Action.UNLOCK
@@ -98,14 +102,12 @@ def _notify(name: str, user: User, context: dict) -> bool:
     return True
 
 
-def _link(request, name: str, user: User, token: str) -> str:
-    return request.build_absolute_uri(
-        reverse(name, kwargs={"uidb64": uid_of(user), "token": token})
-    )
+def _link(name: str, user: User, token: str) -> str:
+    return absolute_reverse(name, uidb64=uid_of(user), token=token)
 
 
-def _login_url(request) -> str:
-    return request.build_absolute_uri(reverse("accounts:login")) if request else ""
+def _login_url() -> str:
+    return absolute_reverse("accounts:login")
 
 
 def duration_text(seconds: int) -> str:
@@ -116,7 +118,7 @@ def duration_text(seconds: int) -> str:
     return f"{hours} hour{'s' if hours != 1 else ''}"
 
 
-def _end_all_sessions(user: User) -> None:
+def end_all_sessions(user: User) -> None:
     """Every session ends: the caller saves the user (the new session version changes
     the session auth hash), and the profile's session list forgets them."""
     user.end_sessions()
@@ -146,9 +148,7 @@ def user_send_invite(*, user: User, actor, request) -> User:
         {
             "user": target,
             "inviter": ctx.user,
-            "link": _link(
-                request, "accounts:invite_accept", target, invite_tokens.make_token(target)
-            ),
+            "link": _link("accounts:invite_accept", target, invite_tokens.make_token(target)),
             "valid_for": duration_text(invite_tokens.timeout),
         },
     )
@@ -197,9 +197,7 @@ def user_send_verification(*, user: User, request) -> bool:
         target.email,
         {
             "user": target,
-            "link": _link(
-                request, "accounts:verify_email", target, verification_tokens.make_token(target)
-            ),
+            "link": _link("accounts:verify_email", target, verification_tokens.make_token(target)),
             "valid_for": duration_text(verification_tokens.timeout),
         },
     )
@@ -247,26 +245,62 @@ def _reset_context(request, user: User) -> dict:
     return {
         "user": user,
         "link": _link(
-            request, "accounts:password_reset_confirm", user, password_reset_tokens.make_token(user)
+            "accounts:password_reset_confirm", user, password_reset_tokens.make_token(user)
         ),
         "valid_for": duration_text(password_reset_tokens.timeout),
-        "login_url": _login_url(request),
+        "login_url": _login_url(),
     }
+
+
+def _reset_throttled(user: User | None, address: str | None) -> bool:
+    """Too many "forgot password" requests lately, for this account or from this address.
+    Counted from the audit log, which every app server shares: per account the links
+    actually sent, per address every request (known or unknown addresses alike)."""
+    since = timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_LIMIT_WINDOW)
+    recent = AuditEntry.objects.filter(at__gte=since)
+    if address is not None:
+        from_address = recent.filter(
+            action__in=(RESET_REQUESTED, RESET_THROTTLED), address=address
+        ).count()
+        if from_address >= settings.PASSWORD_RESET_LIMIT_PER_ADDRESS:
+            return True
+    if user is not None:
+        sent = recent.filter(
+            action=RESET_REQUESTED, object_type="user", object_id=str(user.pk)
+        ).count()
+        if sent >= settings.PASSWORD_RESET_LIMIT_PER_ACCOUNT:
+            return True
+    return False
 
 
 def user_send_password_reset(*, email: str, request) -> None:
     """The public "forgot password" request. Whether or not the address belongs to an
     account, the same work is done (a token is made and the message rendered, for an
     unsaved stand-in when there is no account), one audit entry is written and nothing
-    is returned, so the caller answers identically. Only a real account is sent mail."""
+    is returned, so the caller answers identically. Only a real account is sent mail,
+    and at most ``PASSWORD_RESET_LIMIT_PER_ACCOUNT`` of them per window; an address that
+    asks more than ``PASSWORD_RESET_LIMIT_PER_ADDRESS`` times gets nothing sent either.
+    A throttled request answers the same, silently."""
+    address = client_ip(request)
     user = _reset_candidate(email)
+    if _reset_throttled(user, address):
+        audit.record(
+            RESET_THROTTLED,
+            actor_label=email[:254],
+            address=address,
+            object_type="user",
+            object_id=str(user.pk) if user is not None else "",
+            message="Password reset requested too often (for this account or from this "
+            "address); nothing sent.",
+        )
+        return
     if user is None:
         stand_in = User(pk=0, email=email, password=make_password(None))
         _message("password_reset", email, _reset_context(request, stand_in))
         audit.record(
             RESET_REQUESTED,
             actor_label=email[:254],
-            address=client_ip(request),
+            address=address,
             object_type="user",
             message="Password reset requested for an unknown, inactive or invited address; "
             "nothing sent.",
@@ -279,7 +313,7 @@ def user_send_password_reset(*, email: str, request) -> None:
     audit.record(
         RESET_REQUESTED,
         actor_label=email[:254],
-        address=client_ip(request),
+        address=address,
         obj=user,
         message="Password reset requested; link sent.",
     )
@@ -315,8 +349,11 @@ def user_complete_password_reset(*, user: User, password: str, request) -> User:
     target.set_password(password)
     if target.email_verified_at is None:
         target.email_verified_at = timezone.now()
-    _end_all_sessions(target)
+    end_all_sessions(target)
     target.save(update_fields=["password", "email_verified_at", "session_version", "updated_at"])
+    api_tokens_revoke_all(
+        user=target, reason="Password reset with an e-mailed link.", address=client_ip(request)
+    )
     lockout.unlock(email=target.email)
     audit.record(
         PASSWORD_RESET,

@@ -9,4 +9,9 @@ urlpatterns = [
     path("<int:pk>/invite/", views.user_invite_view, name="user-invite"),
     path("<int:pk>/send-reset/", views.user_send_reset_view, name="user-send-reset"),
     path("<int:pk>/unlock/", views.user_unlock_view, name="user-unlock"),
+    path(
+        "<int:pk>/two-factor/reset/",
+        views.user_two_factor_reset_view,
+        name="user-two-factor-reset",
+    ),
 ]

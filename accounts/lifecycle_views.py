@@ -1,5 +1,6 @@
 """Setup > Settings > Users: the lifecycle buttons on a user (re-send the invitation,
-send a reset link instead of setting a password, clear a sign-in lockout). POST only;
+send a reset link instead of setting a password, clear a sign-in lockout, reset a lost
+two-factor sign-in). POST only;
 the services check that the actor may manage this user (not an administrator unless
 they are one, within their reseller, holding what the user holds)."""
 
@@ -15,7 +16,7 @@ from permissions.access import requires
 from permissions.client_ip import client_ip
 from permissions.responses import forbidden
 
-from . import lifecycle
+from . import lifecycle, two_factor
 from .models import User
 from .selectors import users_visible_to
 
@@ -79,4 +80,19 @@ def user_unlock_view(request: HttpRequest, pk: int) -> HttpResponse:
         target,
         lambda: lifecycle.user_unlock(user=target, actor=request.user, address=client_ip(request)),
         f"{target.email} can sign in again: the failed sign-ins were cleared.",
+    )
+
+
+@requires("user", "update")
+@require_POST
+def user_two_factor_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    return _run(
+        request,
+        target,
+        lambda: two_factor.two_factor_reset(
+            user=target, actor=request.user, address=client_ip(request)
+        ),
+        f"Two-factor sign-in of {target.email} was reset and their sessions were ended; "
+        "they sign in with their password and can set it up again.",
     )

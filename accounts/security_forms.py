@@ -68,3 +68,14 @@ class ProveItIsYouForm(forms.Form):
         if not cleaned.get("code") and not cleaned.get("password"):
             raise forms.ValidationError(NEEDS_PROOF)
         return cleaned
+
+
+class ConfirmPasswordForm(forms.Form):
+    """ "Confirm your password" before a sensitive change (accounts.reauth)."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        max_length=MAX_PASSWORD_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )

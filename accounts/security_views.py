@@ -18,9 +18,10 @@ from permissions.access import public, self_service
 from permissions.client_ip import client_ip
 from permissions.ipwhitelist import ip_allowed
 
-from . import lifecycle, sessions, two_factor
+from . import lifecycle, reauth, sessions, two_factor
 from .models import UserSession
-from .security_forms import CodeForm, ProveItIsYouForm
+from .security_forms import CodeForm, ConfirmPasswordForm, ProveItIsYouForm
+from .views import _safe_next
 
 SIGN_IN_AGAIN = "Your sign-in timed out. Enter your e-mail address and password again."
 TOO_MANY_CODES = "Too many wrong codes. Enter your e-mail address and password again."
@@ -119,6 +120,7 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("code")
 @never_cache
 @require_http_methods(["GET", "POST"])
+@reauth.requires_fresh_proof()
 def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     if two_factor.is_enabled(user):
@@ -151,13 +153,21 @@ def _proven(request) -> tuple[bool, ProveItIsYouForm]:
     if not form.is_valid():
         return False, form
     if two_factor.proves_identity(
-        request.user,
+        request,
         code=form.cleaned_data.get("code") or "",
         password=form.cleaned_data.get("password") or "",
     ):
         return True, form
     form.add_error(None, two_factor.WRONG_PROOF)
     return False, form
+
+
+def _locked_out_answer(request) -> HttpResponse | None:
+    """After a wrong password: a locked-out account's session ends (accounts.reauth)."""
+    if reauth.end_if_locked_out(request):
+        messages.error(request, reauth.LOCKED_OUT)
+        return redirect(settings.LOGIN_URL)
+    return None
 
 
 @self_service
@@ -171,7 +181,7 @@ def two_factor_disable_view(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:two_factor")
     proven, form = _proven(request)
     if not proven:
-        return _two_factor_page(request, prove_form=form, status=400)
+        return _locked_out_answer(request) or _two_factor_page(request, prove_form=form, status=400)
     two_factor.two_factor_disable(user=request.user, request=request)
     messages.success(request, "Two-factor sign-in is off. Your other sessions were ended.")
     return redirect("accounts:two_factor")
@@ -186,10 +196,34 @@ def recovery_codes_view(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:two_factor")
     proven, form = _proven(request)
     if not proven:
-        return _two_factor_page(request, prove_form=form, status=400)
+        return _locked_out_answer(request) or _two_factor_page(request, prove_form=form, status=400)
     codes = two_factor.recovery_codes_regenerate(user=request.user, request=request)
     messages.success(request, "New recovery codes made; the old ones no longer work.")
     return render(request, "accounts/recovery_codes.html", {"codes": codes})
+
+
+@self_service
+@before_enrolment
+@sensitive_post_parameters("password")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm_password_view(request: HttpRequest) -> HttpResponse:
+    """Fresh proof for a sensitive change (accounts.reauth), then back where the user was."""
+    next_url = _safe_next(request)
+    form = ConfirmPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if reauth.password_is_correct(request, form.cleaned_data["password"]):
+            reauth.note_proof(request)
+            return redirect(next_url)
+        locked = _locked_out_answer(request)
+        if locked is not None:
+            return locked
+        form.add_error("password", reauth.WRONG_PASSWORD)
+    return render(
+        request,
+        "accounts/confirm_password.html",
+        {"form": form, "next": next_url, "minutes": max(1, settings.REAUTH_WINDOW // 60)},
+    )
 
 
 # --- Sessions and e-mail verification --------------------------------------------------

@@ -34,6 +34,7 @@ from permissions.services import (
 )
 
 from . import lifecycle
+from .api_tokens import api_tokens_revoke_all
 from .models import Role, User
 
 ONLY_ADMINISTRATORS_MAKE_ADMINISTRATORS = "Only an administrator can make someone an administrator."
@@ -330,6 +331,12 @@ def user_set_password(*, user: User, password: str, actor=None, address: str | N
     _validate_password(password, target)
     target.set_password(password)
     target.save(update_fields=["password", "updated_at"])
+    api_tokens_revoke_all(
+        user=target,
+        reason="Password set by an administrator.",
+        actor=ctx.user,
+        address=address,
+    )
     audit.record(
         audit.Action.PASSWORD_CHANGE,
         actor=ctx.user,

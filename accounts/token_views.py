@@ -23,6 +23,7 @@ from controlpanel.areas.views import add_errors
 from permissions.access import self_service
 from permissions.client_ip import client_ip
 
+from . import reauth
 from .api_tokens import MAX_ACTIVE_TOKENS, api_token_create, api_token_revoke, tokens_of
 from .models import ApiToken
 
@@ -66,7 +67,12 @@ def _list_page(request: HttpRequest, form: TokenForm) -> HttpResponse:
     return render(
         request,
         "accounts/tokens.html",
-        {"form": form, "tokens": tokens, "max_active": MAX_ACTIVE_TOKENS},
+        {
+            "form": form,
+            "tokens": tokens,
+            "max_active": MAX_ACTIVE_TOKENS,
+            "proof_fresh": reauth.proof_is_fresh(request),
+        },
     )
 
 
@@ -79,6 +85,7 @@ def token_list_view(request: HttpRequest) -> HttpResponse:
 @self_service
 @never_cache
 @require_POST
+@reauth.requires_fresh_proof(back="tokens:list")
 def token_create_view(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST)
     if form.is_valid():

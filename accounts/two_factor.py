@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import segno
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.crypto import constant_time_compare
 from django_otp import devices_for_user, user_has_device
@@ -46,6 +47,8 @@ DEVICE_NAME = "Authenticator app"
 TWO_FACTOR_ENABLED = audit.Action.TWO_FACTOR_ENABLED
 TWO_FACTOR_DISABLED = audit.Action.TWO_FACTOR_DISABLED
 RECOVERY_CODES_MADE = audit.Action.RECOVERY_CODES_MADE
+TWO_FACTOR_RESET = audit.Action.TWO_FACTOR_RESET
+RESET_OWN_REFUSED = "Turn your own two-factor sign-in off on your profile, not here."
 
 WRONG_CODE = "That code is not right, or it has been used. Try the next code from your app."
 NEEDS_PROOF = "Enter a current code from your app, a recovery code, or your password."
@@ -162,12 +165,14 @@ def verify_code(user: User, code: str):
     return None
 
 
-def proves_identity(user: User, *, code: str = "", password: str = "") -> bool:
+def proves_identity(request, *, code: str = "", password: str = "") -> bool:
     """A current code (app or recovery) or the password: what turning 2FA off or making
-    new recovery codes asks for."""
-    if code and verify_code(user, code) is not None:
+    new recovery codes asks for. A wrong password counts toward the lockout."""
+    from . import reauth  # reauth -> lockout; kept out of this module's import time
+
+    if code and verify_code(request.user, code) is not None:
         return True
-    return bool(password) and user.check_password(password)
+    return bool(password) and reauth.password_is_correct(request, password)
 
 
 @transaction.atomic
@@ -186,6 +191,41 @@ def two_factor_disable(*, user: User, request) -> None:
         message="Two-factor sign-in turned off; other sessions ended.",
     )
     lifecycle.notify_two_factor_changed(user, enabled=False, address=client_ip(request))
+
+
+@transaction.atomic
+def two_factor_reset(*, user: User, actor, address: str | None) -> bool:
+    """Recovery for a user who lost their authenticator and recovery codes: an
+    administrator (or a user manager who may manage this user) or ``manage.py
+    reset_two_factor`` (``actor`` None) removes every device. The user's sessions end;
+    they sign in with the password alone and may enrol again (an administrator must,
+    where OTP_REQUIRED_FOR_ADMINS is on). Returns False when there was nothing to reset."""
+    from permissions.services import actor_context, ensure_may_manage_user
+
+    ctx = actor_context(actor)
+    ctx.require("user", "update")
+    target = User.objects.select_for_update().get(pk=user.pk)
+    if ctx.user is not None and target.pk == ctx.user.pk:
+        raise PermissionDenied(RESET_OWN_REFUSED)
+    ensure_may_manage_user(ctx, target)
+    devices = list(devices_for_user(target, confirmed=None))
+    if not devices:
+        return False
+    for device in devices:
+        device.delete()
+    lifecycle.end_all_sessions(target)
+    target.save(update_fields=["session_version", "updated_at"])
+    audit.record(
+        TWO_FACTOR_RESET,
+        actor=ctx.user,
+        actor_label="" if ctx.user else "reset_two_factor",
+        address=address,
+        obj=target,
+        message=f"Two-factor sign-in of {target.email} reset by "
+        f"{ctx.user.email if ctx.user else 'a command'}; their sessions were ended.",
+    )
+    lifecycle.notify_two_factor_changed(target, enabled=False, address=address)
+    return True
 
 
 @transaction.atomic

@@ -21,6 +21,11 @@ urlpatterns = [
     path("invite/<uidb64>/<token>/", link_views.invite_accept_view, name="invite_accept"),
     path("invite/<uidb64>/<token>/renew/", link_views.invite_resend_view, name="invite_resend"),
     path("verify/<uidb64>/<token>/", link_views.verify_email_view, name="verify_email"),
+    path(
+        "profile/confirm-password/",
+        security_views.confirm_password_view,
+        name="confirm_password",
+    ),
     path("profile/verify-email/", security_views.send_verification_view, name="send_verification"),
     path("profile/two-factor/", security_views.two_factor_view, name="two_factor"),
     path(

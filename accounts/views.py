@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +13,7 @@ from permissions import audit
 from permissions.access import public, self_service
 from permissions.client_ip import client_ip
 
-from . import sessions, two_factor
+from . import reauth, sessions, two_factor
 from .forms import LoginForm, OwnPasswordChangeForm, ProfileForm
 from .services import user_change_own_password
 
@@ -94,7 +95,10 @@ def profile_view(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @require_http_methods(["GET", "POST"])
 def password_change_view(request: HttpRequest) -> HttpResponse:
-    form = OwnPasswordChangeForm(request.user, request.POST or None)
+    form = OwnPasswordChangeForm(request.user, request.POST or None, request=request)
+    if request.method == "POST" and not form.is_valid() and reauth.end_if_locked_out(request):
+        messages.error(request, reauth.LOCKED_OUT)
+        return redirect(settings.LOGIN_URL)
     if request.method == "POST" and form.is_valid():
         user = user_change_own_password(
             user=request.user,

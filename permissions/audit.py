@@ -45,12 +45,15 @@ class Action:
     VERIFICATION_SENT = "verification sent"
     EMAIL_VERIFIED = "e-mail verified"
     RESET_REQUESTED = "reset requested"
+    RESET_THROTTLED = "reset throttled"
     RESET_LINK_SENT = "reset link sent"
     PASSWORD_RESET = "password reset"  # noqa: S105 (an action name)
     UNLOCK = "unlock"
     TWO_FACTOR_ENABLED = "2fa enabled"
     TWO_FACTOR_DISABLED = "2fa disabled"
     RECOVERY_CODES_MADE = "2fa recovery codes"
+    TWO_FACTOR_RESET = "2fa reset"
+    TOKENS_REVOKED = "api tokens revoked"
     SESSION_ENDED = "session ended"
 
 

@@ -72,6 +72,7 @@ PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "controlpanel.settings.production",
     "SECRET_KEY": "test-" + "k" * 60,
     "ALLOWED_HOSTS": "panel.example.com",
+    "PANEL_URL": "https://panel.example.com",
     "DATABASE_URL": "sqlite:////tmp/controlpanel-deploy-check.sqlite3",
     "PATH": "/usr/bin:/bin",
 }

@@ -23,6 +23,7 @@ def _settings(module: str, env: dict[str, str], expr: str) -> subprocess.Complet
             "ALLOWED_HOSTS",
             "DJANGO_DEBUG",
             "EMAIL_URL",
+            "PANEL_URL",
         }
     }
     clean.update(env, DJANGO_SETTINGS_MODULE=module)
@@ -75,8 +76,25 @@ def test_production_reads_its_variables():
             "SECRET_KEY": "k" * 60,
             "ALLOWED_HOSTS": "panel.example.com",
             "DATABASE_URL": "postgres://u@db/panel",
+            "PANEL_URL": "https://panel.example.com/",
         },
-        "s.ALLOWED_HOSTS, s.SESSION_COOKIE_SECURE, s.DEBUG",
+        "s.ALLOWED_HOSTS, s.SESSION_COOKIE_SECURE, s.DEBUG, s.PANEL_URL",
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "['panel.example.com'] True False"
+    assert out.stdout.strip() == "['panel.example.com'] True False https://panel.example.com"
+
+
+def test_production_refuses_to_start_without_the_panel_address():
+    out = _settings(
+        "controlpanel.settings.production",
+        {"SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "a.example", "DATABASE_URL": "postgres://u@db/p"},
+        "s.DEBUG",
+    )
+    assert out.returncode != 0
+    assert "PANEL_URL" in out.stderr
+
+
+def test_a_malformed_panel_address_is_refused_with_an_example():
+    out = _settings("controlpanel.settings.base", {"PANEL_URL": "panel.example.com"}, "s.DEBUG")
+    assert out.returncode != 0
+    assert "PANEL_URL must be" in out.stderr and "https://panel.example.com" in out.stderr

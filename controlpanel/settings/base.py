@@ -32,6 +32,23 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or _development_secret()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+
+def _panel_url(value: str) -> str:
+    """The address people use to reach the panel, e.g. ``https://panel.example.com``:
+    every e-mailed link is built from it, never from a request's Host header."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"PANEL_URL must be the panel's address, scheme and host (and an optional path), "
+            f"e.g. https://panel.example.com (got {value!r})."
+        )
+    return value.rstrip("/")
+
+
+PANEL_URL = _panel_url(env.str("PANEL_URL", default="http://127.0.0.1:8000"))
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -169,6 +186,14 @@ AXES_VERBOSE = False
 OTP_TOTP_ISSUER = env.str("OTP_ISSUER", default="Control Panel")
 OTP_REQUIRED_FOR_ADMINS = env.bool("OTP_REQUIRED_FOR_ADMINS", default=False)
 OTP_LOGIN_TIMEOUT = 300  # seconds between the password step and the code
+# How long a password typed at sign-in (or on the "confirm your password" page) counts as
+# fresh proof for turning two-factor on, minting an API token or making recovery codes.
+REAUTH_WINDOW = env.int("REAUTH_WINDOW", default=600)
+# "Forgot password" e-mails per account and per client address within the window; more
+# requests get the same answer and send nothing.
+PASSWORD_RESET_LIMIT_PER_ACCOUNT = env.int("PASSWORD_RESET_LIMIT_PER_ACCOUNT", default=3)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=20)
+PASSWORD_RESET_LIMIT_WINDOW = env.int("PASSWORD_RESET_LIMIT_WINDOW", default=3600)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,11 +1,13 @@
 """Production settings: required variables have no default, so a missing one stops start-up."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import _panel_url, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Links in e-mails are built from it; no default in production (see docs/deployment.md).
+PANEL_URL = _panel_url(env.str("PANEL_URL"))
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -26,7 +26,10 @@ class Terminal(io.StringIO):
 def test_the_password_is_read_from_standard_input(manage, staff):
     result = manage("set_password", "SAM@example.com", stdin=NEW + "\n")
     assert result.status == 0, result.err
-    assert result.out == "Password of sam@example.com changed; their sessions have ended.\n"
+    assert result.out == (
+        "Password of sam@example.com changed; their sessions have ended and their API "
+        "tokens were revoked.\n"
+    )
     assert fresh(staff).check_password(NEW)
 
 

@@ -43,6 +43,12 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _links_point_at_the_live_server(settings, live_server):
+    """E-mailed links are built from PANEL_URL: here, the server the browser talks to."""
+    settings.PANEL_URL = live_server.url
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.api_tokens import api_tokens_revoke_all
 from accounts.lifecycle import notify_password_changed_by_admin
 from permissions import audit
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     help = (
         "Set a user's password. It is read from standard input (one line), or asked for "
         "twice on a terminal, and checked with the password validators. The user's "
-        "sessions end."
+        "sessions end and their API tokens are revoked."
     )
 
     def add_arguments(self, parser):
@@ -39,6 +40,10 @@ class Command(BaseCommand):
             # The new hash ends every session of the user (the session stores an HMAC of it).
             user.set_password(password)
             user.save(update_fields=["password", "updated_at"])
+            # Whoever held a session may have minted a token: they go with the sessions.
+            api_tokens_revoke_all(
+                user=user, reason="Password set from the command line.", address=None
+            )
             audit.record(
                 audit.Action.PASSWORD_CHANGE,
                 actor_label="set_password",
@@ -47,7 +52,10 @@ class Command(BaseCommand):
             )
         # Every credential change is told to the user (never with the password).
         notify_password_changed_by_admin(user)
-        self.stdout.write(f"Password of {user.email} changed; their sessions have ended.")
+        self.stdout.write(
+            f"Password of {user.email} changed; their sessions have ended and their API "
+            "tokens were revoked."
+        )
 
     def _read_password(self, stream) -> str:
         if stream.isatty():
