@@ -227,8 +227,12 @@ def test_group_defaults_then_granular_rules_then_a_deny_in_another_group_refuses
     member = sign_in_elsewhere(new_page, max_.email, password)
     assert dashboard_access(member) == {path: crud for path in every_area}
     member.goto("/customers/")
-    assert member.locator("main .page-head a", has_text="New customer").count() == 1
-    shot(member, "access-2-member-crud-everywhere")
+    member.click("main .page-head a:has-text('New customer')")
+    member.fill("input[name=name]", "Max Trading")
+    member.click("main form button[type=submit]")
+    member.wait_for_url("**/customers/*/")
+    assert "Max Trading" in member.locator("main h1").inner_text()
+    shot(member, "access-2-member-created-a-customer")
 
     page.goto("/settings/groups/")
     page.click("main a:has-text('Operations')")
@@ -270,6 +274,8 @@ def test_group_defaults_then_granular_rules_then_a_deny_in_another_group_refuses
     }
     member.goto("/customers/")
     assert member.locator("main .page-head a", has_text="New").count() == 0
+    member.click("main table a:has-text('Max Trading')")
+    assert member.locator("main a:has-text('Edit')").count() == 1, "update is still theirs"
     refused = member.goto("/customers/new/")
     shot(member, "access-2-member-refused-create")
     assert refused.status == 403
@@ -418,3 +424,15 @@ def test_manager_is_refused_an_administrators_edit_page_and_a_stronger_group(
 
     page.goto(f"/settings/users/{outsider.pk}/")
     assert page.locator("ul.chips a.chip").count() == 0
+
+    page.goto("/settings/users/new/")
+    page.fill("input[name=name]", "Nick New")
+    page.fill("input[name=email]", "nick@example.com")
+    box = page.locator(f"input[name=groups][value='{staff_group.pk}']")
+    box.evaluate("input => { input.disabled = false; input.checked = true; }")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("main form button.primary")
+    assert answer.value.status == 403
+    assert "which you do not hold yourself" in page.locator("main").inner_text()
+    page.goto("/settings/users/?q=nick%40example.com")
+    assert "No users match" in page.locator("table.users-table").inner_text()
