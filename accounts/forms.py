@@ -9,6 +9,7 @@ from permissions.models import Group
 from resellers.models import Reseller
 
 from . import reauth
+from .identity import canonical_email
 from .models import Role, User
 from .passwords import MAX_PASSWORD_LENGTH
 from .timezones import timezone_names, validate_timezone
@@ -227,6 +228,10 @@ class UserForm(forms.Form):
     @property
     def is_self(self) -> bool:
         return self.instance is not None and self.instance.pk == self.actor.pk
+
+    def clean_email(self) -> str:
+        # The one canonical form (accounts.identity): look-alikes are refused here, by name.
+        return canonical_email(self.cleaned_data["email"])
 
     def clean_ip_whitelist(self) -> list[str]:
         lines = whitelist_lines(self.cleaned_data["ip_whitelist"])

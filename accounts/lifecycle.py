@@ -235,8 +235,8 @@ def user_verify_email(*, user: User, token: str, request) -> LinkState:
 
 def _reset_candidate(email: str) -> User | None:
     """The active user with a usable password at this address, if any."""
-    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
-    if user is None or not user.has_usable_password():
+    user = User.objects.find_by_email(email)
+    if user is None or not user.is_active or not user.has_usable_password():
         return None
     return user
 

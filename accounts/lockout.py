@@ -1,7 +1,8 @@
 """Login throttling with django-axes: per account and per client address.
 
-Failed sign-ins are counted by the case-folded e-mail and, separately, by the client
-address that ``permissions.client_ip.client_ip`` decides (so a forged X-Forwarded-For
+Failed sign-ins are counted by the e-mail's identity key (``accounts.identity``: the
+canonical address, or for a look-alike the address it imitates) and, separately, by the
+client address that ``permissions.client_ip.client_ip`` decides (so a forged X-Forwarded-For
 neither resets nor spreads the count). Either count reaching ``AXES_FAILURE_LIMIT``
 within the cool-off pauses sign-in for that account, or from that address, until the
 cool-off has passed or an administrator unlocks it. A locked-out attempt gets the very
@@ -19,17 +20,20 @@ from axes.utils import reset
 from django.db.models import Sum
 from django.utils import timezone
 
+from .identity import identity_key
+
 
 def username_key(request, credentials) -> str | None:
-    """The account key axes counts under: the e-mail, trimmed and case-folded, so
-    ``Ada@Example.com`` and ``ada@example.com`` share one counter. Empty means none."""
+    """The account key axes counts under: the e-mail's identity key, so
+    ``Ada@Example.com``, ``ada@example.com`` and a look-alike with a Cyrillic a (U+0430)
+    in place of the Latin one share one counter. Empty means none."""
     if credentials is not None:
         # authenticate()'s keyword in the failure signal; axes' own form-field key in
         # the backend's check
         raw = credentials.get("username") or credentials.get(settings.AXES_USERNAME_FORM_FIELD)
     else:
         raw = request.POST.get("email") if request is not None else None
-    key = (raw or "").strip().casefold()
+    key = identity_key(raw or "")
     return key or None
 
 
@@ -54,7 +58,7 @@ def unlock(*, email: str = "", address: str = "") -> int:
     """Clear the failed attempts counted for an account and/or an address; returns how
     many records were removed."""
     removed = 0
-    key = email.strip().casefold()
+    key = identity_key(email)
     if key:
         removed += reset(username=key)
     if address:
@@ -71,7 +75,8 @@ def _recent_attempts():
 
 def locked_out_emails(emails) -> set[str]:
     """Which of these e-mail addresses are locked out now (one query, for a list)."""
-    keys = {email.strip().casefold() for email in emails if email}
+    key_of = {email: identity_key(email) for email in emails if email}
+    keys = set(key_of.values()) - {""}
     if not keys:
         return set()
     rows = (
@@ -81,7 +86,8 @@ def locked_out_emails(emails) -> set[str]:
         .annotate(failures=Sum("failures_since_start"))
         .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
     )
-    return {row["username"] for row in rows}
+    locked = {row["username"] for row in rows}
+    return {email for email, key in key_of.items() if key in locked}
 
 
 def is_locked_out(user) -> bool:
@@ -91,7 +97,7 @@ def is_locked_out(user) -> bool:
 def failures_for(email: str) -> int:
     total = (
         _recent_attempts()
-        .filter(username=email.strip().casefold())
+        .filter(username=identity_key(email))
         .aggregate(failures=Sum("failures_since_start"))["failures"]
     )
     return total or 0

@@ -1,9 +1,13 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Q
+from django.db.models.functions import Length, Lower
+from django.db.models.lookups import Exact
 from django.utils.crypto import salted_hmac
 
+from .identity import CANONICAL_VIOLATION, OctetLength, canonical_email
 from .timezones import validate_timezone
 
 
@@ -18,17 +22,34 @@ class UserStatus(models.TextChoices):
     DEACTIVATED = "deactivated", "Deactivated"
 
 
+NO_SUCH_USER = "No user has this e-mail address."
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        # E-mail is the username and is matched case-insensitively.
-        return self.get(email__iexact=username)
+        """The user whose e-mail is ``username`` in canonical form (accounts.identity).
+        The column is unique and holds only canonical addresses, so this finds one user
+        or raises DoesNotExist, never MultipleObjectsReturned; an address that has no
+        canonical form (a look-alike) is nobody's."""
+        try:
+            email = canonical_email(username)
+        except ValidationError:
+            raise self.model.DoesNotExist(NO_SUCH_USER) from None
+        return self.get(email=email)
+
+    def find_by_email(self, value):
+        """The user with this address (in any case or compatibility form), or None."""
+        try:
+            return self.get_by_natural_key(value)
+        except self.model.DoesNotExist:
+            return None
 
     def create_user(self, email, password=None, **fields):
         if not email:
             raise ValueError("An e-mail address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=email, **fields)  # full_clean makes it canonical
         user.password = make_password(password)  # None gives an unusable password
         user.full_clean(exclude=["password"])
         user.save(using=self._db)
@@ -97,7 +118,15 @@ class User(AbstractBaseUser):
                 Lower("email"),
                 name="user_email_unique_ci",
                 violation_error_message="A user with this e-mail address already exists.",
-            )
+            ),
+            # accounts.identity: only the canonical form (ASCII, lower case) is stored,
+            # so the unique constraints above make one row per identity, and look-alikes
+            # cannot be written even by code that skips validation.
+            models.CheckConstraint(
+                condition=Q(email=Lower("email")) & Exact(Length("email"), OctetLength("email")),
+                name="user_email_canonical",
+                violation_error_message=CANONICAL_VIOLATION,
+            ),
         ]
 
     def __str__(self) -> str:
@@ -130,7 +159,10 @@ class User(AbstractBaseUser):
 
     def clean(self):
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email).lower()
+        try:
+            self.email = canonical_email(self.email)
+        except ValidationError as error:
+            raise ValidationError({"email": error.error_list}) from None
 
     @property
     def is_administrator(self) -> bool:

@@ -47,6 +47,7 @@ from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone as django_timezone
 
+from accounts.identity import canonical_email, identity_key
 from accounts.models import Role
 from accounts.timezones import timezone_names, validate_timezone
 from controlpanel.progress import NoProgress
@@ -817,9 +818,9 @@ class _Validator:
             self.list(value, "users")
             return
         for index, item in enumerate(value):
-            # E-mails are compared case-insensitively, like the login does.
+            # E-mails are compared by identity, like the login does (accounts.identity).
             if isinstance(item, dict) and isinstance(item.get("email"), str):
-                folded = item["email"].strip().lower()
+                folded = identity_key(item["email"])
                 if folded and (earlier := self._emails.add(folded, index)):
                     self._repeats.append((index, earlier, item["email"].strip()))
             self._where = (_USERS, 1, index)
@@ -891,7 +892,11 @@ class _Validator:
         except ValidationError:
             self.error(place, f"'{text}' is not a valid e-mail address")
             return None
-        return self.user_model.objects.normalize_email(text).lower()
+        try:
+            return canonical_email(text)  # the stored form; look-alikes refused by name
+        except ValidationError as error:
+            self.error(place, error.messages[0])
+            return None
 
     def timezone(self, value, place) -> str | None:
         text = self.string(value, place, blank=False)
@@ -1018,7 +1023,7 @@ def _folded_emails_at(source: Source, indexes: set[int]) -> dict[int, str]:
             found = {}  # the last users list counts, as in validation
             for index, item in enumerate(value):
                 if index in indexes:
-                    found[index] = item["email"].strip().lower()
+                    found[index] = identity_key(item["email"])
     return found
 
 

@@ -22,6 +22,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
 from accounts import services
+from accounts.identity import canonical_email
 from accounts.models import Role, User
 from accounts.passwords import MAX_PASSWORD_LENGTH
 from accounts.selectors import users_visible_to
@@ -117,6 +118,13 @@ class UserInputSerializer(serializers.Serializer):
     rules = RuleSerializer(many=True, required=False)
     updated_at = serializers.DateTimeField(required=False)
     confirm_lockout = serializers.BooleanField(required=False, write_only=True)
+
+    def validate_email(self, value: str) -> str:
+        # The one canonical form (accounts.identity): a look-alike is a 400 on "email".
+        try:
+            return canonical_email(value)
+        except ValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
     def __init__(self, *args, creating: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

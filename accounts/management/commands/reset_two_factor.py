@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("email", help="the user's e-mail address (any case)")
 
     def handle(self, *args, email, **options):
-        user = get_user_model().objects.filter(email__iexact=email.strip()).first()
+        user = get_user_model().objects.find_by_email(email)
         if user is None:
             raise CommandError(f"no user with the e-mail address '{email}'", returncode=2)
         if not two_factor_reset(user=user, actor=None, address=None):

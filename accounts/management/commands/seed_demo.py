@@ -53,7 +53,7 @@ class Command(BaseCommand):
             )
 
     def _user(self, email: str, name: str, role: str) -> User:
-        user = User.objects.filter(email__iexact=email).first()
+        user = User.objects.find_by_email(email)
         if user is None:
             return User.objects.create_user(email, DEMO_PASSWORD, name=name, role=role)
         if not user.check_password(DEMO_PASSWORD) or user.name != name or user.role != role:

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("email", help="the user's e-mail address (any case)")
 
     def handle(self, *args, email, **options):
-        user = get_user_model().objects.filter(email__iexact=email.strip()).first()
+        user = get_user_model().objects.find_by_email(email)
         if user is None:
             raise CommandError(f"no user with the e-mail address '{email}'", returncode=2)
         password = self._read_password(sys.stdin)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 
@@ -10,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import User
+from controlpanel import csv_safe
 from controlpanel.progress import ProgressBar, wanted
 from permissions import review
 from permissions.areas import all_areas
@@ -88,7 +88,7 @@ class TableWriter:
 class CsvWriter:
     def __init__(self, out):
         self.areas = [area.key for area in all_areas()]
-        self.writer = csv.writer(out, lineterminator="\n")
+        self.writer = csv_safe.writer(out, lineterminator="\n")
 
     def start(self):
         self.writer.writerow([*CSV_COLUMNS, *self.areas])
@@ -234,7 +234,7 @@ class Command(BaseCommand):
     def _reviewer(self, email: str | None) -> User | None:
         if not email:
             return None
-        user = User.objects.filter(email__iexact=email.strip()).first()
+        user = User.objects.find_by_email(email)
         if user is None:
             raise CommandError(UNKNOWN_REVIEWER.format(email=email), returncode=2)
         return user

@@ -51,7 +51,7 @@ class Command(BaseCommand):
             problems.append(unknown_action_message(action))
         if ip is not None and parse_client_address(ip) is None:
             problems.append(f"'{ip}' is not an IP address (for example 192.0.2.1 or 2001:db8::1)")
-        user = get_user_model().objects.filter(email__iexact=email.strip()).first()
+        user = get_user_model().objects.find_by_email(email)
         if user is None:
             problems.insert(0, f"no user with the e-mail address '{email}'")
         if problems:

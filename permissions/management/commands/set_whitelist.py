@@ -33,7 +33,7 @@ class Command(BaseCommand):
             raise CommandError(ENTRIES_AND_CLEAR, returncode=2)
         if not clear and not entries:
             raise CommandError(NO_ENTRIES, returncode=2)
-        user = get_user_model().objects.filter(email__iexact=email.strip()).first()
+        user = get_user_model().objects.find_by_email(email)
         if user is None:
             raise CommandError(f"no user with the e-mail address '{email}'", returncode=2)
         try:
