@@ -340,3 +340,30 @@ def test_expired_invitation_asks_for_a_new_one_that_arrives_and_works(
     assert INVITE_DONE in ivy.inner_text("main")
     _sign_in_form(ivy, "ivy@example.com", "a long invited passphrase")
     assert _welcomed(ivy, "Ivy Invited")
+
+
+def test_a_form_left_open_across_a_new_sign_in_says_it_expired_then_works_after_a_reload(
+    page, sign_in, staff, password, screenshot
+):
+    """Signing in rotates the CSRF token, so a form opened before it (here in another tab)
+    is refused: the person gets the panel's page saying what to do, not Django's bare
+    "CSRF verification failed"."""
+    sign_in(staff)
+    other_tab = page.context.new_page()
+    other_tab.goto("/accounts/profile/")
+    _sign_out(page)
+    _sign_in_form(page, staff.email, password)
+    assert _welcomed(page, "Sam Staff")
+
+    other_tab.fill("input[name=name]", "Samuel Staff")
+    other_tab.click("main form button:has-text('Save')")
+    expect(other_tab.locator("h1")).to_have_text("This form has expired")
+    assert "Nothing was saved." in other_tab.inner_text("main")
+    _screenshot(other_tab, "csrf-form-expired")
+
+    other_tab.go_back()
+    other_tab.reload()
+    other_tab.fill("input[name=name]", "Samuel Staff")
+    other_tab.click("main form button:has-text('Save')")
+    expect(other_tab.locator("main")).to_contain_text("Your profile was saved.")
+    assert other_tab.locator("input[name=name]").input_value() == "Samuel Staff"
