@@ -173,7 +173,10 @@ def test_user_turns_on_two_factor_and_signs_in_with_a_code_then_a_recovery_code(
     expect(page.locator("main")).to_contain_text("Recovery codes left: 10")
     _sign_out(page)
 
-    # The password alone does not sign in: the code step follows.
+    # The password alone does not sign in: the code step follows, and then the page
+    # the person was going to.
+    page.goto("/accounts/profile/")
+    page.wait_for_url("**/accounts/login/?next=/accounts/profile/")
     _sign_in_form(page, staff.email, password)
     page.wait_for_url("**/accounts/login/code/")
     assert page.locator(".topbar .who").count() == 0
@@ -182,7 +185,9 @@ def test_user_turns_on_two_factor_and_signs_in_with_a_code_then_a_recovery_code(
     # one within 30 seconds: type that one instead of waiting for it.
     page.fill("input[name=code]", app.code(steps_ahead=1))
     page.click("main form button[type=submit]")
-    assert _welcomed(page, "Sam Staff")
+    page.wait_for_url("**/accounts/profile/")
+    expect(page.locator("#two-factor .pill")).to_have_text("On")
+    assert page.locator(".topbar .who").inner_text().startswith("Sam Staff")
     _sign_out(page)
 
     _sign_in_form(page, staff.email, password)
