@@ -14,6 +14,7 @@ import pytest
 from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
+from accounts.forms import INVALID_LOGIN
 from accounts.link_views import EMAIL_VERIFIED, INVITE_DONE, RESET_DONE
 from accounts.tokens import InviteTokens
 from tests.browser.conftest import SCREENSHOTS
@@ -21,7 +22,6 @@ from tests.factories import AdminFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-REFUSED = "Please enter a correct e-mail address and password."
 NEW_PASSWORD = "a brand new long passphrase"
 
 
@@ -90,7 +90,7 @@ def test_forgotten_password_is_reset_from_the_emailed_link(
     _sign_out(page)
 
     _sign_in_form(page, staff.email, password)
-    expect(page.locator("main")).to_contain_text(REFUSED)
+    expect(page.locator("main")).to_contain_text(INVALID_LOGIN)
     assert "/accounts/login/" in page.url
 
     page.goto(link)  # used once: dead now
@@ -303,7 +303,7 @@ def test_administrator_whitelisting_themselves_out_is_warned_then_locked_out(
     response = page.goto("/settings/users/")
     assert "/accounts/login/" in page.url and response.status == 200
     _sign_in_form(page, admin.email, password)
-    expect(page.locator("main")).to_contain_text(REFUSED)
+    expect(page.locator("main")).to_contain_text(INVALID_LOGIN)
     assert page.locator(".topbar .who").count() == 0
 
 
