@@ -249,7 +249,7 @@ def test_a_change_of_groups_applies_at_the_users_next_request(
     page, new_page, sign_in, admin, staff, password, screenshot
 ):
     """Groups are not credentials: the session stays, and the next request is decided
-    with the new groups (the permission cache is keyed by the user's access version)."""
+    with the new groups (an access change retires the user's cached permissions)."""
     sign_in(staff)
     page.click("nav.sidebar a:has-text('Routing')")
     expect(page.locator("h1")).to_have_text("Routing")
