@@ -41,10 +41,15 @@ class AccessMiddleware:
             return forbidden(
                 request, area=None, action=None, reason="This page declares no access rule."
             )
+        user = request.user
         if isinstance(declaration, Public):
+            # The whitelist holds for a signed-in user on public pages too (ACCESS_MODEL).
+            if user.is_authenticated:
+                address = client_ip(request)
+                if address is None or not ip_allowed(address, user.ip_whitelist):
+                    return self._whitelist_block(request, user, address)
             return None
 
-        user = request.user
         if not user.is_authenticated:
             if wants_json(request):
                 return JsonResponse(

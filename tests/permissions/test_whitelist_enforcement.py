@@ -62,6 +62,16 @@ def test_a_session_that_moves_to_another_address_is_ended(client, staff, passwor
     assert client.get("/accounts/profile/", REMOTE_ADDR="203.0.113.8").status_code == 302
 
 
+def test_a_public_page_also_ends_a_session_from_outside_the_whitelist(client, staff, password):
+    whitelist(staff, "203.0.113.0/24")
+    client.post(LOGIN, {"email": staff.email, "password": password}, REMOTE_ADDR="203.0.113.8")
+    moved = client.get("/accounts/password-reset/", REMOTE_ADDR="198.51.100.1")
+    assert moved.status_code == 403
+    assert "You have been signed out." in moved.content.decode()
+    assert AuditEntry.objects.filter(action="whitelist block", actor=staff).exists()
+    assert client.get("/accounts/profile/", REMOTE_ADDR="203.0.113.8").status_code == 302
+
+
 def test_api_requests_from_outside_the_whitelist_are_refused(client_as, admin, settings):
     whitelist(admin, "10.")
     client = client_as(admin)
