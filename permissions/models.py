@@ -119,6 +119,10 @@ class Rule(models.Model):
     def api_path(self) -> str:
         return get_area(self.area).api_path if is_area(self.area) else ""
 
+    @property
+    def area_label(self) -> str:
+        return get_area(self.area).label if is_area(self.area) else self.area
+
     def clean(self):
         errors = {}
         if not is_area(self.area):
