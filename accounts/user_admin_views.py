@@ -417,9 +417,8 @@ def user_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if rules is not None:
             noun = "Rule" if len(rules) == 1 else f"{len(rules)} rules"
-            messages.success(
-                request, f"{noun} added for {target.email}: {'; '.join(map(str, rules))}."
-            )
+            added = "; ".join(rule.summary for rule in rules)
+            messages.success(request, f"{noun} added for {target.email}: {added}.")
             # Back to the user with the same choices ticked, to add similar rules quickly.
             detail = reverse("user-detail", args=[target.pk])
             return redirect(f"{detail}?{form.kept_choices()}#add-rule")
@@ -444,7 +443,7 @@ def user_rule_update_view(request: HttpRequest, pk: int, rule_pk: int) -> HttpRe
             RULE_FIELD_MAP,
         )
         if saved is not None:
-            messages.success(request, f"Rule of {target.email} saved: {saved}.")
+            messages.success(request, f"Rule of {target.email} saved: {saved.summary}.")
             return redirect("user-detail", pk=target.pk)
     return _rule_page(request, target, form, status, rule=rule)
 

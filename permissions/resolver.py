@@ -65,10 +65,10 @@ def _rule_sentence(rule: RuleData) -> str:
     return f"{owner}: {rule.effect} {actions} on {get_area(rule.area).label}"
 
 
-INACTIVE_SOURCE = "Inactive user: an inactive user can do nothing."
-ADMINISTRATOR_SOURCE = "Administrator: every action on every area; rules do not apply."
-NO_ACCESS_SOURCE = "No groups and no own rules: a user starts with no permissions."
-NOT_GRANTED_SOURCE = "Not granted: no group and no own rule allows this action on this area."
+INACTIVE_SOURCE = "Inactive user: an inactive user can do nothing"
+ADMINISTRATOR_SOURCE = "Administrator: every action on every area; rules do not apply"
+NO_ACCESS_SOURCE = "No groups and no own rules: a user starts with no permissions"
+NOT_GRANTED_SOURCE = "Not granted: no group and no own rule allows this action on this area"
 
 
 @dataclass

@@ -39,7 +39,7 @@ def _service_call(form, call, field_map=None):
 
 def added_message(owner: str, rules) -> str:
     noun = "Rule" if len(rules) == 1 else f"{len(rules)} rules"
-    return f"{noun} added to {owner}: {'; '.join(str(rule) for rule in rules)}."
+    return f"{noun} added to {owner}: {'; '.join(rule.summary for rule in rules)}."
 
 
 def _refusal_text(error: Exception) -> str:
@@ -242,7 +242,7 @@ def group_rule_update_view(request: HttpRequest, pk: int, rule_pk: int) -> HttpR
             RULE_FIELD_MAP,
         )
         if saved is not None:
-            messages.success(request, f"Rule of {group.name} saved: {saved}.")
+            messages.success(request, f"Rule of {group.name} saved: {saved.summary}.")
             return redirect("group-detail", pk=group.pk)
     return render(
         request,

@@ -47,7 +47,7 @@ NSE_GRANULAR = (
     "Group 'Network Services Engineers' is granular: it has allow rules, so its default "
     "permissions are ignored and only its allow rules grant"
 )
-NOT_GRANTED = "Not granted: no group and no own rule allows this action on this area."
+NOT_GRANTED = "Not granted: no group and no own rule allows this action on this area"
 
 
 def test_grid_shows_every_area_and_each_action(client_as, admin, staff):
@@ -126,7 +126,7 @@ def test_grid_for_an_administrator_says_so_once(client_as, admin):
     assert text(body).count("Administrator: every action on every area") == 1
     assert text(body).count("✓ Allowed") == 4 * len(all_areas())
     assert why(body, "Audit Log", DELETE) == [
-        "Administrator: every action on every area; rules do not apply."
+        "Administrator: every action on every area; rules do not apply"
     ]
 
 
