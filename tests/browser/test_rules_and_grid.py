@@ -80,6 +80,8 @@ def test_admin_moves_a_users_own_rule_to_another_area(page, sign_in, admin, staf
     page.get_by_role("button", name="Save rule").click()
     page.wait_for_url(f"**/settings/users/{staff.pk}/")
     assert rules_table(page) == ["Billing /api/cp/billing read ✗ deny"]
+    assert f"Rule of {staff.email} saved: deny read on Billing." in page.inner_text("main")
+    screenshot("user-rule-edited")
 
 
 def test_one_add_gives_three_areas_the_same_access_and_the_form_keeps_the_choices(
