@@ -17,6 +17,11 @@ urlpatterns = [
     path("users/<int:pk>/access/", views.user_access_view, name="user-access"),
     path("users/<int:pk>/rules/new/", views.user_rule_create_view, name="user-rule-create"),
     path(
+        "users/<int:pk>/rules/<int:rule_pk>/edit/",
+        views.user_rule_update_view,
+        name="user-rule-update",
+    ),
+    path(
         "users/<int:pk>/rules/<int:rule_pk>/delete/",
         views.user_rule_delete_view,
         name="user-rule-delete",

@@ -18,12 +18,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 from controlpanel.paging import UncountedPage
 from permissions.access import requires
 from permissions.client_ip import client_ip
-from permissions.forms import RuleForm, WhatIfForm, add_service_error
+from permissions.forms import RuleEditForm, RuleForm, WhatIfForm, add_service_error
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
 from permissions.responses import forbidden
 from permissions.selectors import access_data, groups_overview, permission_grid
-from permissions.services import actor_context, ensure_may_manage_user
+from permissions.services import (
+    actor_context,
+    ensure_may_manage_user,
+    rule_create_many,
+    rule_update,
+)
 
 from . import lifecycle, services
 from .forms import UserForm, UserPasswordForm, password_requirements
@@ -151,7 +156,7 @@ def user_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "target": target,
             "groups": target.access_groups.order_by("name"),
             "rules": target.access_rules.order_by("area", "effect"),
-            "rule_form": RuleForm(),
+            "rule_form": RuleForm.keeping(request.GET),
             "refusal": _refusal(request, target) if may_update else "",
             "may_edit_rules": may_update and not _refusal(request, target, own_access=True),
         },
@@ -336,6 +341,7 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The effective-permission grid, and a what-if grid for another set of groups."""
     target = _target(request, pk)
     current_groups = list(target.access_groups.order_by("name"))
+    grid = permission_grid(effective_permissions(target))
     what_if = None
     chosen_ids = {group.pk for group in current_groups}
     if "what_if" in request.GET:
@@ -343,11 +349,14 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             chosen = form.cleaned_data["groups"]
             chosen_ids = {group.pk for group in chosen}
-            grid = permission_grid(resolve(*access_data(chosen_ids, target.pk)))
-            what_if = {"groups": list(chosen), "grid": grid}
+            # Both grids are the resolver's answers; the what-if one marks where they differ.
+            chosen_access = resolve(*access_data(chosen_ids, target.pk))
+            what_if = {
+                "groups": list(chosen),
+                "grid": permission_grid(chosen_access, compare_to=grid),
+            }
     else:
         form = WhatIfForm(initial={"groups": current_groups})
-    grid = permission_grid(effective_permissions(target))
     return render(
         request,
         "settings/user_access.html",
@@ -365,13 +374,18 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _rule_page(request, target, form, status) -> HttpResponse:
+def _rule_page(request, target, form, status, *, rule=None) -> HttpResponse:
     return render(
         request,
         "settings/rule_form.html",
         {
             "form": form,
-            "title": f"Add a rule for {target.display_name}",
+            "rule": rule,
+            "title": (
+                f"Edit a rule of {target.display_name}"
+                if rule
+                else f"Add a rule for {target.display_name}"
+            ),
             "owner_label": target.display_name,
             "cancel_url": reverse("user-detail", args=[target.pk]),
             "note": "A user's own rules add to (allow) or take away from (deny) their groups.",
@@ -389,11 +403,11 @@ def user_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = RuleForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        rule, status = _service_call(
+        rules, status = _service_call(
             form,
-            lambda: services.user_rule_create(
+            lambda: rule_create_many(
                 user=target,
-                area=form.cleaned_data["area"],
+                areas=form.cleaned_data["area"],
                 actions=form.cleaned_data["access"],
                 effect=form.cleaned_data["effect"],
                 actor=request.user,
@@ -401,10 +415,37 @@ def user_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             RULE_FIELD_MAP,
         )
-        if rule is not None:
-            messages.success(request, f"Rule added for {target.email}: {rule}.")
-            return redirect("user-detail", pk=target.pk)
+        if rules is not None:
+            noun = "Rule" if len(rules) == 1 else f"{len(rules)} rules"
+            added = "; ".join(rule.summary for rule in rules)
+            messages.success(request, f"{noun} added for {target.email}: {added}.")
+            # Back to the user with the same choices ticked, to add similar rules quickly.
+            detail = reverse("user-detail", args=[target.pk])
+            return redirect(f"{detail}?{form.kept_choices()}#add-rule")
     return _rule_page(request, target, form, status)
+
+
+@requires("user", "update")
+@require_http_methods(["GET", "POST"])
+def user_rule_update_view(request: HttpRequest, pk: int, rule_pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    rule = get_object_or_404(Rule, pk=rule_pk, user=target)
+    if reason := _refusal(request, target, own_access=True):
+        return _refused(request, "update", reason)
+    form = RuleEditForm(request.POST or None, rule=rule)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        saved, status = _service_call(
+            form,
+            lambda: rule_update(
+                rule=rule, **form.service_kwargs(), actor=request.user, address=client_ip(request)
+            ),
+            RULE_FIELD_MAP,
+        )
+        if saved is not None:
+            messages.success(request, f"Rule of {target.email} saved: {saved.summary}.")
+            return redirect("user-detail", pk=target.pk)
+    return _rule_page(request, target, form, status, rule=rule)
 
 
 @requires("user", "update")

@@ -119,6 +119,15 @@ class Rule(models.Model):
     def api_path(self) -> str:
         return get_area(self.area).api_path if is_area(self.area) else ""
 
+    @property
+    def area_label(self) -> str:
+        return get_area(self.area).label if is_area(self.area) else self.area
+
+    @property
+    def summary(self) -> str:
+        """As a person reads it: "allow read, update on Rate Cards"."""
+        return f"{self.effect} {', '.join(self.action_list)} on {self.area_label}"
+
     def clean(self):
         errors = {}
         if not is_area(self.area):

@@ -47,10 +47,28 @@ class RuleData:
 class Decision:
     allowed: bool
     reasons: tuple[str, ...]
+    # Who decided, each worded the same for every cell it decides (no action named), so
+    # a grid can state each source once and let its cells refer to it.
+    sources: tuple[str, ...] = ()
+    # The sources of grants that a deny overrode (denied cells only).
+    overridden: tuple[str, ...] = ()
 
 
 def _rule_source(rule: RuleData) -> str:
     return f"group '{rule.group}'" if rule.group is not None else "user's own rule"
+
+
+def _rule_sentence(rule: RuleData) -> str:
+    """The whole rule, by the area's label: "Group 'Billing': allow read, update on Billing"."""
+    owner = f"Group '{rule.group}'" if rule.group is not None else "The user's own rule"
+    actions = ", ".join(actions_of(rule.actions))
+    return f"{owner}: {rule.effect} {actions} on {get_area(rule.area).label}"
+
+
+INACTIVE_SOURCE = "Inactive user: an inactive user can do nothing"
+ADMINISTRATOR_SOURCE = "Administrator: every action on every area; rules do not apply"
+NO_ACCESS_SOURCE = "No groups and no own rules: a user starts with no permissions"
+NOT_GRANTED_SOURCE = "Not granted: no group and no own rule allows this action on this area"
 
 
 @dataclass
@@ -104,39 +122,60 @@ class EffectivePermissions:
         bit = ACTION_BITS[action]
         label = get_area(area).key
         if not self.active:
-            return Decision(False, ("inactive user: an inactive user can do nothing",))
+            return Decision(
+                False, ("inactive user: an inactive user can do nothing",), (INACTIVE_SOURCE,)
+            )
         if self.administrator:
             return Decision(
-                True, ("administrator: every action on every area; rules do not apply",)
+                True,
+                ("administrator: every action on every area; rules do not apply",),
+                (ADMINISTRATOR_SOURCE,),
             )
-        grants = [
-            f"group '{name}' default permissions grant {action} on every area (no allow rules)"
-            for name, mask in self.default_sources
-            if mask & bit
-        ]
-        denies = []
+        grants, grant_sources = [], []
+        for name, mask in self.default_sources:
+            if mask & bit:
+                grants.append(
+                    f"group '{name}' default permissions grant {action} on every area "
+                    "(no allow rules)"
+                )
+                grant_sources.append(
+                    f"Group '{name}': default permissions {', '.join(actions_of(mask))} "
+                    "on every area (it has no allow rule)"
+                )
+        denies, deny_sources = [], []
         for rule in self.rules:
             if rule.area != area or not rule.actions & bit:
                 continue
             if rule.effect == "allow":
                 grants.append(f"{_rule_source(rule)}: allow rule grants {action} on {label}")
+                grant_sources.append(_rule_sentence(rule))
             else:
                 denies.append(f"{_rule_source(rule)}: deny rule takes away {action} on {label}")
+                deny_sources.append(_rule_sentence(rule))
         if denies:
             overridden = [f"overridden by the deny: {g}" for g in grants]
-            return Decision(False, tuple(denies + overridden))
+            return Decision(
+                False, tuple(denies + overridden), tuple(deny_sources), tuple(grant_sources)
+            )
         if grants:
-            return Decision(True, tuple(grants))
+            return Decision(True, tuple(grants), tuple(grant_sources))
         if not self.has_groups_or_rules:
             return Decision(
-                False, ("no groups and no own rules: a user starts with no permissions",)
+                False,
+                ("no groups and no own rules: a user starts with no permissions",),
+                (NO_ACCESS_SOURCE,),
             )
         reasons = [f"no group or rule grants {action} on {label}"]
-        reasons += [
-            f"group '{name}' is granular: its defaults are ignored, only its allow rules grant"
-            for name in self.granular_groups
-        ]
-        return Decision(False, tuple(reasons))
+        sources = [NOT_GRANTED_SOURCE]
+        for name in self.granular_groups:
+            reasons.append(
+                f"group '{name}' is granular: its defaults are ignored, only its allow rules grant"
+            )
+            sources.append(
+                f"Group '{name}' is granular: it has allow rules, so its default permissions "
+                "are ignored and only its allow rules grant"
+            )
+        return Decision(False, tuple(reasons), tuple(sources))
 
     def cache_value(self) -> tuple:
         """The compact form kept in the cache: only what ``can`` needs."""

@@ -3,7 +3,6 @@ plain data the pure resolver works on, and the effective-permission grid."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
@@ -74,7 +73,14 @@ class GridCell:
     action: str
     allowed: bool
     reasons: tuple[str, ...]  # everything ``explain`` said
-    details: tuple[str, ...] = ()  # what the cell shows: reasons not said once above
+    sources: tuple[int, ...] = ()  # legend numbers of who decided
+    overridden: tuple[int, ...] = ()  # legend numbers of grants a deny overrode
+    # What-if grids: the verdict of the grid compared with, when it differs from this one.
+    was_allowed: bool | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.was_allowed is not None
 
 
 @dataclass(frozen=True)
@@ -85,48 +91,46 @@ class GridRow:
 
 @dataclass(frozen=True)
 class Grid:
-    """Areas by CRUD actions. ``common_reason``: the one reason behind every cell
-    (administrator, inactive, no groups), said once. ``notes``: reasons that recur in
-    many cells beside a more specific one (a granular group's defaults being ignored),
-    said once above the grid so each cell shows what decided it."""
+    """Areas by CRUD actions. ``legend``: every distinct source (role, group default
+    permissions, rule) that decided a cell, said once; ``legend[n - 1]`` is source ``n``
+    and each cell lists the numbers of its sources. ``changed``: in a grid compared with
+    another (the what-if), how many cells have a different verdict."""
 
     rows: tuple[GridRow, ...]
-    common_reason: str = ""
-    notes: tuple[str, ...] = ()
+    legend: tuple[str, ...] = ()
+    changed: int = 0
 
 
-def permission_grid(access: EffectivePermissions) -> Grid:
-    """Every area and action, decided and explained by the resolver's ``explain``."""
-    decided = [
-        (area, [(action, access.explain(area.key, action)) for action in ACTIONS])
-        for area in all_areas()
-    ]
-    every_cell = [decision.reasons for _, cells in decided for _, decision in cells]
-    distinct = set(every_cell)
-    if len(distinct) == 1 and len(next(iter(distinct))) == 1:
-        common = every_cell[0][0]
-        notes: tuple[str, ...] = ()
-    else:
-        common = ""
-        seen = Counter(reason for reasons in every_cell for reason in reasons)
-        notes = tuple(
-            reason
-            for reason, count in seen.items()
-            if count > 1 and all(len(r) > 1 for r in every_cell if reason in r)
-        )
-    rows = tuple(
-        GridRow(
-            area,
-            tuple(
+def permission_grid(access: EffectivePermissions, *, compare_to: Grid | None = None) -> Grid:
+    """Every area and action, decided and explained by the resolver's ``explain``; with
+    ``compare_to``, each cell whose verdict differs from that grid's is marked."""
+    numbers: dict[str, int] = {}
+
+    def number(source: str) -> int:
+        return numbers.setdefault(source, len(numbers) + 1)
+
+    before = (
+        {(row.area.key, cell.action): cell.allowed for row in compare_to.rows for cell in row.cells}
+        if compare_to is not None
+        else {}
+    )
+    rows = []
+    changed = 0
+    for area in all_areas():
+        cells = []
+        for action in ACTIONS:
+            decision = access.explain(area.key, action)
+            was = before.get((area.key, action), decision.allowed)
+            changed += was != decision.allowed
+            cells.append(
                 GridCell(
                     action,
                     decision.allowed,
                     decision.reasons,
-                    () if common else tuple(r for r in decision.reasons if r not in notes),
+                    tuple(number(source) for source in decision.sources),
+                    tuple(number(source) for source in decision.overridden),
+                    was if was != decision.allowed else None,
                 )
-                for action, decision in cells
-            ),
-        )
-        for area, cells in decided
-    )
-    return Grid(rows, common, notes)
+            )
+        rows.append(GridRow(area, tuple(cells)))
+    return Grid(tuple(rows), tuple(numbers), changed)

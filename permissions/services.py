@@ -48,12 +48,13 @@ STALE_RULE = (
     "This rule was changed by someone else after you opened the form. Nothing was saved; "
     "reload the page to see its current access and make your change again."
 )
-DUPLICATE_GROUP_RULE = (
-    "This group already has a rule with that area and effect; edit its access instead."
+DUPLICATE_RULE = (
+    "This {owner} already has {article} {effect} rule on {area}; edit its access instead."
 )
-DUPLICATE_USER_RULE = (
-    "This user already has a rule with that area and effect; edit its access instead."
-)
+AREAS_REQUIRED = "Choose at least one area."
+UNKNOWN_AREA = "Unknown area {area!r}; see manage.py list_areas."
+UNKNOWN_EFFECT = "Choose allow or deny."
+AREA_REFUSED = "Nothing was added: the rule on {area} was refused. {reason}"
 
 # ACCESS_MODEL.md, "Create Default Reseller": allow rules make the group granular, so its
 # defaults are nullified and the settings areas get nothing.
@@ -454,10 +455,20 @@ def _owner_label(rule: Rule) -> str:
     return f"group {rule.group.name}" if rule.group_id else f"user {rule.user.email}"
 
 
+def _rule_sentence(rule: RuleData) -> str:
+    """As a person reads it, by the area's label: "allow read, update on Rate Cards"."""
+    return f"{rule.effect} {', '.join(actions_of(rule.actions))} on {_area_label(rule.area)}"
+
+
+def _area_label(area: str) -> str:
+    return get_area(area).label if is_area(area) else repr(area)
+
+
 def _check_rule_change(
     ctx: ActorContext, *, group, user, old: RuleData | None, new: RuleData | None, doing: str
 ) -> None:
-    """Refuse a rule change that would let its owner do what the actor cannot."""
+    """Refuse a rule change that would let its owner do what the actor cannot. ``old`` and
+    ``new`` may differ in area and effect as well as in actions."""
     if group is not None:
         ctx.require("group", "update")
         defaults, rules = _group_state(group)
@@ -474,7 +485,10 @@ def _check_rule_change(
     if ctx.unlimited:
         return
     if new is not None and new.effect == Effect.ALLOW:
-        widened = new.actions & ~(old.actions if old is not None else 0)
+        # Only what the same (area, effect) already allowed is not new; a rule moved to
+        # another area or turned from deny into allow grants all of its actions afresh.
+        same = old is not None and (old.area, old.effect) == (new.area, new.effect)
+        widened = new.actions & ~(old.actions if same else 0)
         ensure_holds(ctx, {new.area: widened}, doing=doing)
     groups, rules = access_data(user.access_groups.values_list("pk", flat=True), user.pk)
     ensure_user_access_change_held(
@@ -491,6 +505,33 @@ def _owner_for_update(group, user):
     return None, User.objects.select_for_update().get(pk=user.pk)
 
 
+def _checked_access(actions, effect: str) -> int:
+    """The bit mask of ``actions``, once the effect and every action are known."""
+    if effect not in Effect.values:
+        raise ValidationError({"effect": UNKNOWN_EFFECT})
+    try:
+        return mask_of(actions)
+    except ValueError as error:
+        raise ValidationError({"actions": str(error)}) from None
+
+
+def _duplicate_error(*, group, area: str, effect: str, field: str) -> ValidationError:
+    """The owner already has a rule for (area, effect): said on the field that chose it."""
+    return ValidationError(
+        {
+            field: ValidationError(
+                DUPLICATE_RULE.format(
+                    owner="group" if group is not None else "user",
+                    article="an" if effect == Effect.ALLOW else "a",
+                    effect=effect,
+                    area=_area_label(area),
+                ),
+                code="duplicate",
+            )
+        }
+    )
+
+
 def _save_rule(
     ctx: ActorContext,
     *,
@@ -503,15 +544,12 @@ def _save_rule(
     address: str | None,
 ) -> Rule:
     group, user = _owner_for_update(group, user)
-    if effect not in Effect.values:
-        raise ValidationError({"effect": "Choose allow or deny."})
-    try:
-        mask = mask_of(actions)
-    except ValueError as error:
-        raise ValidationError({"actions": str(error)}) from None
+    if not is_area(area):
+        raise ValidationError({"area": UNKNOWN_AREA.format(area=area)})
+    mask = _checked_access(actions, effect)
     existing = Rule.objects.filter(group=group, user=user, area=area, effect=effect).first()
     if existing is not None and not replace:
-        raise ValidationError(DUPLICATE_GROUP_RULE if group else DUPLICATE_USER_RULE)
+        raise _duplicate_error(group=group, area=area, effect=effect, field="area")
     rule = existing or Rule(group=group, user=user, area=area, effect=effect)
     before = existing.actions if existing else None
     rule.actions = mask
@@ -595,32 +633,139 @@ def rule_create(
 
 
 @transaction.atomic
+def rule_create_many(
+    *,
+    areas,
+    actions,
+    effect: str = Effect.ALLOW,
+    group=None,
+    user=None,
+    actor=None,
+    address: str | None = None,
+) -> list[Rule]:
+    """The same access and effect on several areas at once, all or nothing: one rule per
+    area, each checked and audited as ``rule_create`` does, in one transaction. When one
+    area is refused nothing is added, and the refusal names that area."""
+    ctx = actor_context(actor)
+    areas = list(dict.fromkeys(areas))  # an area ticked twice is one rule
+    if not areas:
+        raise ValidationError({"area": AREAS_REQUIRED})
+    _checked_access(actions, effect)  # said once, not once per area
+    rules = []
+    for area in areas:
+        try:
+            rules.append(
+                _save_rule(
+                    ctx,
+                    group=group,
+                    user=user,
+                    area=area,
+                    actions=actions,
+                    effect=effect,
+                    replace=False,
+                    address=address,
+                )
+            )
+        except PermissionDenied as error:
+            if len(areas) == 1:
+                raise
+            raise PermissionDenied(
+                AREA_REFUSED.format(area=_area_label(area), reason=error)
+            ) from error
+        except ValidationError as error:
+            if len(areas) == 1:
+                raise
+            raise ValidationError(
+                {
+                    "area": AREA_REFUSED.format(
+                        area=_area_label(area), reason=" ".join(error.messages)
+                    )
+                }
+            ) from error
+    return rules
+
+
+@transaction.atomic
 def rule_update(
     *,
     rule: Rule,
-    actions,
+    actions=UNCHANGED,
+    area=UNCHANGED,
+    effect=UNCHANGED,
     expected_actions: int | None = None,
+    expected_area: str | None = None,
+    expected_effect: str | None = None,
     actor=None,
     address: str | None = None,
 ) -> Rule:
-    """Change a rule's access. ``expected_actions`` is the access the form was rendered
-    with: if the rule changed since, nothing is saved."""
+    """Change a rule's access, area or effect (a field left out keeps its value), under
+    the same checks as adding a rule: the result may grant nothing the actor lacks, and
+    moving a rule off an area lifts its deny or takes back its allow there, which is
+    checked too. The ``expected_*`` values are the rule as the form was rendered: if it
+    changed since, nothing is saved."""
     ctx = actor_context(actor)
-    _owner_for_update(rule.group, rule.user)
+    group, user = _owner_for_update(rule.group, rule.user)
     current = Rule.objects.filter(pk=rule.pk).first()
     if current is None:
         raise ValidationError(STALE_RULE, code="stale")
     ensure_fresh(current.actions, expected_actions, STALE_RULE)
-    return _save_rule(
+    ensure_fresh(current.area, expected_area, STALE_RULE)
+    ensure_fresh(current.effect, expected_effect, STALE_RULE)
+    new_area = current.area if area is UNCHANGED else area
+    new_effect = current.effect if effect is UNCHANGED else effect
+    if not is_area(new_area):
+        raise ValidationError({"area": UNKNOWN_AREA.format(area=new_area)})
+    mask = _checked_access(current.action_list if actions is UNCHANGED else actions, new_effect)
+    moved = (new_area, new_effect) != (current.area, current.effect)
+    if moved and (
+        Rule.objects.filter(group=group, user=user, area=new_area, effect=new_effect)
+        .exclude(pk=current.pk)
+        .exists()
+    ):
+        field = "area" if new_area != current.area else "effect"
+        raise _duplicate_error(group=group, area=new_area, effect=new_effect, field=field)
+    if not moved and mask == current.actions:
+        return current  # nothing changes: nothing to check or record
+    old = _rule_data(current)
+    new = RuleData(new_area, mask, new_effect, old.group)
+    _check_rule_change(
         ctx,
-        group=current.group,
-        user=current.user,
-        area=current.area,
-        actions=actions,
-        effect=current.effect,
-        replace=True,
-        address=address,
+        group=group,
+        user=user,
+        old=old,
+        new=new,
+        doing=f"change the rule “{_rule_sentence(old)}” to {_rule_sentence(new)}",
     )
+    current.area, current.effect, current.actions = new_area, new_effect, mask
+    current.full_clean()
+    current.save()
+    changes = {
+        "rule": {
+            "area": new_area,
+            "effect": new_effect,
+            "before": actions_of(old.actions),
+            "after": actions_of(mask),
+        }
+    }
+    if new_area != old.area:
+        changes["area"] = {"before": old.area, "after": new_area}
+    if new_effect != old.effect:
+        changes["effect"] = {"before": old.effect, "after": new_effect}
+    message = f"Rule for {_owner_label(current)}: {_describe_rule(current)}."
+    if moved:
+        message = (
+            f"Rule for {_owner_label(current)} changed from {_describe_rule(old)} "
+            f"to {_describe_rule(current)}."
+        )
+    audit.record(
+        audit.Action.UPDATE,
+        actor=ctx.user,
+        address=address,
+        obj=group or user,
+        message=message,
+        changes=changes,
+    )
+    return current
 
 
 @transaction.atomic

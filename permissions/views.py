@@ -16,7 +16,7 @@ from accounts.selectors import users_visible_to
 from . import services
 from .access import requires
 from .client_ip import client_ip
-from .forms import GroupForm, RuleAccessForm, RuleForm, add_service_error
+from .forms import GroupForm, RuleEditForm, RuleForm, add_service_error
 from .models import Group, Rule
 from .responses import forbidden
 from .selectors import group_access, groups_overview, permission_grid
@@ -35,6 +35,11 @@ def _service_call(form, call, field_map=None):
     except ValidationError as error:
         add_service_error(form, error, field_map)
         return None, 409 if getattr(error, "code", None) in CONFLICTS else 200
+
+
+def added_message(owner: str, rules) -> str:
+    noun = "Rule" if len(rules) == 1 else f"{len(rules)} rules"
+    return f"{noun} added to {owner}: {'; '.join(rule.summary for rule in rules)}."
 
 
 def _refusal_text(error: Exception) -> str:
@@ -99,7 +104,7 @@ def group_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "group": group,
             "rules": rules,
             "granular": any(rule.effect == "allow" for rule in rules),
-            "rule_form": RuleForm(),
+            "rule_form": RuleForm.keeping(request.GET),
             "grid": grid,
             "members": members,
         },
@@ -188,11 +193,11 @@ def group_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = RuleForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        rule, status = _service_call(
+        rules, status = _service_call(
             form,
-            lambda: services.rule_create(
+            lambda: services.rule_create_many(
                 group=group,
-                area=form.cleaned_data["area"],
+                areas=form.cleaned_data["area"],
                 actions=form.cleaned_data["access"],
                 effect=form.cleaned_data["effect"],
                 actor=request.user,
@@ -200,9 +205,11 @@ def group_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             RULE_FIELD_MAP,
         )
-        if rule is not None:
-            messages.success(request, f"Rule added to {group.name}: {rule}.")
-            return redirect("group-detail", pk=group.pk)
+        if rules is not None:
+            messages.success(request, added_message(group.name, rules))
+            # Back to the group with the same choices ticked, to add similar rules quickly.
+            detail = reverse("group-detail", args=[group.pk])
+            return redirect(f"{detail}?{form.kept_choices()}#add-rule")
     return render(
         request,
         "settings/rule_form.html",
@@ -224,22 +231,18 @@ def group_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 def group_rule_update_view(request: HttpRequest, pk: int, rule_pk: int) -> HttpResponse:
     group = get_object_or_404(Group, pk=pk)
     rule = get_object_or_404(Rule, pk=rule_pk, group=group)
-    form = RuleAccessForm(request.POST or None, rule=rule)
+    form = RuleEditForm(request.POST or None, rule=rule)
     status = 200
     if request.method == "POST" and form.is_valid():
         saved, status = _service_call(
             form,
             lambda: services.rule_update(
-                rule=rule,
-                actions=form.cleaned_data["access"],
-                expected_actions=form.cleaned_data["expected_actions"],
-                actor=request.user,
-                address=client_ip(request),
+                rule=rule, **form.service_kwargs(), actor=request.user, address=client_ip(request)
             ),
             RULE_FIELD_MAP,
         )
         if saved is not None:
-            messages.success(request, f"Rule of {group.name} saved: {saved}.")
+            messages.success(request, f"Rule of {group.name} saved: {saved.summary}.")
             return redirect("group-detail", pk=group.pk)
     return render(
         request,
@@ -249,7 +252,10 @@ def group_rule_update_view(request: HttpRequest, pk: int, rule_pk: int) -> HttpR
             "rule": rule,
             "title": f"Edit a rule of {group.name}",
             "cancel_url": reverse("group-detail", args=[group.pk]),
-            "note": "To change the area or the effect, delete this rule and add another.",
+            "note": (
+                "Changing the area or the effect is checked like adding a rule: you can only "
+                "give what you hold yourself."
+            ),
         },
         status=status,
     )

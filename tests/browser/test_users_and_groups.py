@@ -12,10 +12,12 @@ NEW_PASSWORD = "granular group member 2026"
 
 
 def add_rule(page, area: str, actions: list[str], effect: str = "allow") -> None:
+    """Tick exactly this area and these actions: the form keeps the previous add's."""
     form = page.locator("form.rule-add")
-    form.locator("select[name=area]").select_option(area)
-    for action in actions:
-        form.locator(f"input[name=access][value={action}]").check()
+    for box in form.locator("input[name=area]").all():
+        box.set_checked(box.get_attribute("value") == area)
+    for box in form.locator("input[name=access]").all():
+        box.set_checked(box.get_attribute("value") in actions)
     form.locator(f"input[name=effect][value={effect}]").check()
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()

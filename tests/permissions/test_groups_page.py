@@ -1,6 +1,8 @@
 """Setup > Settings > Groups: the list, creating (and Create Default Reseller), the group
 page with its "Add Group Permission" table, editing, deleting, rules."""
 
+import re
+
 import pytest
 
 from permissions import services
@@ -145,10 +147,12 @@ def test_group_page_shows_the_permission_table(client_as, admin, staff_group):
 
 def test_group_page_offers_every_registered_area(client_as, admin, staff_group):
     body = client_as(admin).get(f"/settings/groups/{staff_group.pk}/").content.decode()
-    assert (
-        '<option value="support-ticket">Support Tickets (/api/cp/support-ticket)</option>' in body
+    assert re.search(
+        r'<input type="checkbox" name="area" value="support-ticket"[^>]*>\s*'
+        r"Support Tickets \(/api/cp/support-ticket\)</label>",
+        body,
     )
-    assert '<option value="audit-log">' in body
+    assert 'name="area" value="audit-log"' in body
 
 
 def test_group_page_says_granular_when_allow_rules_nullify_the_defaults(
