@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from hypothesis import settings as hypothesis_settings
 
 from permissions.areas import mask_of
 from permissions.models import Rule
@@ -19,6 +20,11 @@ from .factories import (
     ResellerFactory,
     UserFactory,
 )
+
+# Property tests check behaviour, never speed: Hypothesis's per-example deadline would
+# turn a loaded machine into a failing test (the project's rule: no timed tests).
+hypothesis_settings.register_profile("panel", deadline=None)
+hypothesis_settings.load_profile("panel")
 
 
 @pytest.fixture(autouse=True)
