@@ -151,11 +151,13 @@ def test_admin_creates_a_user_with_every_setting_and_the_user_gets_exactly_that(
 
 # --- 2. groups: defaults, granular rules, deny beats allow -------------------------------
 def add_rule(page, area: str, actions: list[str], effect: str = "allow") -> None:
-    """Fill the group page's "Add a row" form and submit it."""
+    """Fill the group page's "Add a row" form and submit it: exactly this area and these
+    actions (the form keeps the previous add's choices, as a person would see)."""
     form = page.locator("form.rule-add")
-    form.locator("select[name=area]").select_option(area)
-    for action in actions:
-        form.locator(f"input[name=access][value={action}]").check()
+    for box in form.locator("input[name=area]").all():
+        box.set_checked(box.get_attribute("value") == area)
+    for box in form.locator("input[name=access]").all():
+        box.set_checked(box.get_attribute("value") in actions)
     form.locator(f"input[name=effect][value={effect}]").check()
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
@@ -171,9 +173,9 @@ def rules_shown(page) -> list[tuple[str, list[str], str]]:
     found = []
     for row in page.locator("table.rules tbody tr").all():
         cells = row.locator("td")
-        effect = "deny" if "deny" in cells.nth(2).inner_text() else "allow"
+        effect = "deny" if "deny" in cells.nth(3).inner_text() else "allow"
         found.append(
-            (cells.nth(0).inner_text(), cells.nth(1).locator(".chip").all_inner_texts(), effect)
+            (cells.nth(1).inner_text(), cells.nth(2).locator(".chip").all_inner_texts(), effect)
         )
     return sorted(found)
 
