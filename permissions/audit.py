@@ -17,6 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 
 from resellers.selectors import reseller_id_of, reseller_path_of, scoped
 
@@ -78,6 +79,10 @@ def _reseller_id_of(obj) -> int | None:
     group, even one made for a reseller, a reseller account) or declares no scope."""
     if obj is None:
         return None
+    if isinstance(obj, LazyObject):  # request.user: the selector needs the model instance
+        if obj._wrapped is empty:
+            obj._setup()
+        obj = obj._wrapped
     try:
         path = reseller_path_of(type(obj))
     except ImproperlyConfigured:
