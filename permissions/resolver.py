@@ -269,9 +269,9 @@ def _store(key: str, user_id: int, stamp: str, value: tuple) -> None:
     before a concurrent change committed, is never cached."""
     from django.contrib.auth import get_user_model
 
+    if not get_user_model().objects.filter(pk=user_id, access_stamp=stamp).exists():
+        return
     try:
-        if not get_user_model().objects.filter(pk=user_id, access_stamp=stamp).exists():
-            return
         cache.set(key, value, settings.ACCESS_CACHE_TIMEOUT)
     except Exception:
         logger.warning("Permission cache unreachable; result not cached.")
