@@ -7,6 +7,7 @@ import datetime
 import json
 
 import pytest
+from django.apps import apps
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -319,3 +320,13 @@ def test_an_answer_read_before_a_concurrent_change_committed_is_not_cached(granu
     effective_permissions(before)  # resolved from the data as it is now
     assert cache.get(cache_key(before)) is None
     assert not can(user)
+
+
+def test_the_membership_guard_survives_a_rebuilt_app_registry_cache():
+    apps.clear_cache()  # what Django does when a model is registered late
+    user = UserFactory()
+    assert not can(user)
+    Group.members.through.objects.bulk_create(
+        [Group.members.through(user_id=user.pk, group_id=GroupFactory(defaults=READ).pk)]
+    )
+    assert can(user, "carrier", "read")
