@@ -1,3 +1,5 @@
+import secrets
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -9,6 +11,11 @@ from django.utils.crypto import salted_hmac
 
 from .identity import CANONICAL_VIOLATION, OctetLength, canonical_email
 from .timezones import validate_timezone
+
+
+def new_access_stamp() -> str:
+    """A fresh random token for ``User.access_stamp`` (see permissions.resolver)."""
+    return secrets.token_hex(16)
 
 
 class Role(models.TextChoices):
@@ -98,6 +105,10 @@ class User(AbstractBaseUser):
     # Bumped whenever the user's groups or own rules change: part of the permission
     # cache key, so the next request resolves afresh on every app server.
     access_version = models.PositiveIntegerField(default=0, editable=False)
+    # Random, and replaced with every bump of access_version: the permission cache key
+    # carries it, so an entry written for another database, or before a flush or a
+    # restore, can never answer for this row (permissions.resolver).
+    access_stamp = models.CharField(max_length=32, default=new_access_stamp, editable=False)
     # Bumped when role, e-mail, whitelist or the active flag change: part of the session
     # auth hash, so such changes end the user's other sessions.
     session_version = models.PositiveIntegerField(default=0, editable=False)
@@ -146,13 +157,14 @@ class User(AbstractBaseUser):
             self.email_verified_at = None
             if fields is not None and "email_verified_at" not in fields:
                 kwargs["update_fields"] = [*fields, "email_verified_at"]
-        # access_version is only ever bumped by an UPDATE in permissions.signals; a full
-        # save from an instance loaded earlier must not write an old version back.
+        # access_version and access_stamp are only ever changed by an UPDATE in
+        # permissions.signals; a full save from an instance loaded earlier must not write
+        # an old version or stamp back.
         if not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 f.name
                 for f in self._meta.concrete_fields
-                if not f.primary_key and f.name != "access_version"
+                if not f.primary_key and f.name not in ("access_version", "access_stamp")
             ]
         super().save(*args, **kwargs)
         self._loaded_email = self.email

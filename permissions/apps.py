@@ -7,3 +7,6 @@ class PermissionsConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401
+        from .models import guard_memberships
+
+        guard_memberships()

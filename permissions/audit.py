@@ -12,16 +12,22 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
+
+from resellers.selectors import reseller_id_of, reseller_path_of, scoped
 
 from .models import AuditEntry
 
 logger = logging.getLogger("controlpanel.audit")
 
-SECRET_FIELDS = frozenset({"password", "session_version", "access_version", "token", "key"})
+SECRET_FIELDS = frozenset(
+    {"password", "session_version", "access_version", "access_stamp", "token", "key"}
+)
 # Any field whose name contains one of these is a credential and never written.
 SECRET_MARKERS = ("password", "secret", "token")
 
@@ -69,14 +75,22 @@ def _is_secret(field_name: str) -> bool:
 
 
 def _reseller_id_of(obj) -> int | None:
-    """The reseller an object belongs to: its own ``reseller`` or its customer's."""
+    """The reseller whose rows ``obj`` is among, as the row scope declares it (the same
+    ``reseller_path`` that ``resellers.selectors.scoped`` filters by, and that the area
+    registry's reseller-scoped flag describes): a contact, route, payment or ticket reply
+    through its customer; None for a row that is not reseller-scoped (a carrier, a
+    group, even one made for a reseller, a reseller account) or declares no scope."""
     if obj is None:
         return None
-    reseller_id = getattr(obj, "reseller_id", None)
-    if reseller_id is not None:
-        return reseller_id
-    customer = getattr(obj, "customer", None)
-    return getattr(customer, "reseller_id", None)
+    if isinstance(obj, LazyObject):  # request.user: the selector needs the model instance
+        if obj._wrapped is empty:
+            obj._setup()
+        obj = obj._wrapped
+    try:
+        path = reseller_path_of(type(obj))
+    except ImproperlyConfigured:
+        return None
+    return reseller_id_of(obj) if path is not None else None
 
 
 def record(
@@ -133,11 +147,9 @@ def record(
 
 def entries_visible_to(user):
     """The audit entries ``user`` may read: all of them, or, for a user linked to a
-    reseller, only that reseller's (the caller has checked read on ``audit-log``)."""
-    entries = AuditEntry.objects.all()
-    if getattr(user, "reseller_id", None) is not None:
-        entries = entries.filter(reseller_id=user.reseller_id)
-    return entries
+    reseller, only that reseller's; none for an inactive or anonymous user (the caller
+    has checked read on ``audit-log``). The one row-scope selector decides."""
+    return scoped(AuditEntry.objects.all(), user)
 
 
 def object_key(obj=None, object_type: str = "", object_id="") -> tuple[str, str]:

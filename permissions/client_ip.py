@@ -4,9 +4,13 @@ The whitelist, the login lockout and the audit log all call ``client_ip``. With 
 proxy configured only the socket address (REMOTE_ADDR) counts. With a proxy configured
 (``CLIENT_IP_HEADER``, ``TRUSTED_PROXY_COUNT``, ``TRUSTED_PROXY_NETWORKS``), the header is
 read only when the socket peer is one of the trusted proxy networks (matched with
-``ipaddress``, never by string prefix), and the client is the hop that the nearest
-trusted proxy appended, so forged left-most hops are ignored. See docs/deployment.md and
-shared SECURITY_NOTES for why ipware's defaults are not used.
+``ipaddress``, never by string prefix), and the client is the hop that the outermost
+trusted proxy appended: the ``TRUSTED_PROXY_COUNT``-th from the right. Every hop the
+trusted proxies appended must be a plain address; a proxy that appends ``unknown``,
+``unix:``, ``_gateway`` or anything else that is not an address makes the client address
+unknown (refused), never hands the choice to a hop the client wrote further left. See
+docs/deployment.md and shared SECURITY_NOTES for why ipware's parsing is not used: even
+non-strict, it skips a hop that is not an address and takes a client-written one.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import ipaddress
 from functools import lru_cache
 
 from django.conf import settings
-from ipware import get_client_ip
 
 from .ipwhitelist import parse_client_address
 
@@ -42,6 +45,23 @@ def client_ip(request) -> str | None:
     return address
 
 
+def proxied_client(header_value: str, proxy_count: int):
+    """The client address in a proxy header (``X-Forwarded-For`` form: hops separated by
+    commas, each proxy appending the address it received the request from), or None.
+
+    The nearest proxy is the socket peer and is not listed, so the last ``proxy_count``
+    hops are the ones the trusted proxies appended, and the left-most of them is the
+    client. Hops further left were written by the client and are never read. A header
+    with fewer hops, or any of those hops that is not an address, gives None."""
+    hops = [hop.strip() for hop in header_value.split(",")]
+    if proxy_count < 1 or len(hops) < proxy_count:
+        return None
+    appended = [parse_client_address(hop) for hop in hops[-proxy_count:]]
+    if any(hop is None for hop in appended):
+        return None
+    return appended[0]
+
+
 def _decide(request) -> str | None:
     peer = parse_client_address(request.META.get("REMOTE_ADDR"))
     if peer is None:
@@ -50,15 +70,5 @@ def _decide(request) -> str | None:
     count = settings.TRUSTED_PROXY_COUNT
     if not header or count < 1 or not _from_trusted_proxy(peer):
         return str(peer)
-    # ipware counts the proxies listed inside the header; the nearest proxy is the socket
-    # peer and is not listed, hence count - 1. Non-strict: a client may prepend forged
-    # hops, which only lengthen the chain on the untrusted (left) side.
-    address, _routable = get_client_ip(
-        request,
-        proxy_order="left-most",
-        proxy_count=count - 1,
-        request_header_order=[header],
-        strict=False,
-    )
-    parsed = parse_client_address(address)
-    return str(parsed) if parsed is not None else None
+    client = proxied_client(request.META.get(header, ""), count)
+    return str(client) if client is not None else None

@@ -2,7 +2,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Length, Lower, Trim
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from .areas import ALL_ACTIONS_MASK, actions_of, get_area, is_area
@@ -11,6 +12,172 @@ from .areas import ALL_ACTIONS_MASK, actions_of, get_area, is_area
 class Effect(models.TextChoices):
     ALLOW = "allow", "Allow"
     DENY = "deny", "Deny"
+
+
+# --- Bulk writes bump the access version too -------------------------------------------
+# Signals cover ``save``, ``delete`` and the related managers; ``QuerySet.update`` and
+# ``bulk_create``/``bulk_update`` send none. These querysets bump the affected users'
+# access version (and stamp) themselves, in the same transaction as the write, so no bulk
+# path, the project's own (permissions.transfer) or a future one, leaves a stale
+# permission answer in the cache. (AuditEntryQuerySet below guards writes the same way.)
+
+
+def _touch(*, group_ids=(), user_ids=()) -> None:
+    from .signals import touch_group_members, touch_users
+
+    group_ids = {pk for pk in group_ids if pk is not None}
+    user_ids = {pk for pk in user_ids if pk is not None}
+    if group_ids:
+        touch_group_members(sorted(group_ids))
+    if user_ids:
+        touch_users(sorted(user_ids))
+
+
+def _changes_owner(fields, owner_fields) -> bool:
+    return bool(set(fields) & owner_fields)
+
+
+class GroupQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        with transaction.atomic(using=self.db, savepoint=False):
+            pks = list(self.values_list("pk", flat=True))
+            count = super().update(**kwargs)
+            _touch(group_ids=pks)
+        return count
+
+    update.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            count = super().bulk_update(objs, fields, batch_size=batch_size)
+            _touch(group_ids=[obj.pk for obj in objs])
+        return count
+
+    bulk_update.alters_data = True
+    # bulk_create needs no guard: a new group has no members yet.
+
+
+_RULE_OWNER_FIELDS = frozenset({"group", "group_id", "user", "user_id"})
+
+
+class RuleQuerySet(models.QuerySet):
+    def _owners(self, pks) -> tuple[list, list]:
+        rows = list(
+            self.model._base_manager.using(self.db)
+            .filter(pk__in=pks)
+            .values_list("group_id", "user_id")
+        )
+        return [group for group, _ in rows], [user for _, user in rows]
+
+    def update(self, **kwargs):
+        with transaction.atomic(using=self.db, savepoint=False):
+            rows = list(self.values_list("pk", "group_id", "user_id"))
+            count = super().update(**kwargs)
+            groups = [group for _, group, _ in rows]
+            users = [user for _, _, user in rows]
+            if _changes_owner(kwargs, _RULE_OWNER_FIELDS):
+                new_groups, new_users = self._owners([pk for pk, _, _ in rows])
+                groups, users = groups + new_groups, users + new_users
+            _touch(group_ids=groups, user_ids=users)
+        return count
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            _touch(group_ids=[obj.group_id for obj in objs], user_ids=[obj.user_id for obj in objs])
+        return created
+
+    bulk_create.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        pks = [obj.pk for obj in objs]
+        with transaction.atomic(using=self.db, savepoint=False):
+            groups, users = self._owners(pks)
+            count = super().bulk_update(objs, fields, batch_size=batch_size)
+            if _changes_owner(fields, _RULE_OWNER_FIELDS):
+                new_groups, new_users = self._owners(pks)
+                groups, users = groups + new_groups, users + new_users
+            _touch(group_ids=groups, user_ids=users)
+        return count
+
+    bulk_update.alters_data = True
+
+
+_MEMBERSHIP_OWNER_FIELDS = frozenset({"group", "group_id", "user", "user_id"})
+
+
+class MembershipQuerySet(models.QuerySet):
+    """Installed on the auto-created ``Group.members.through`` model by
+    ``PermissionsConfig.ready``: the related managers (``add``, ``remove``, ``clear``,
+    ``set``) write through it too, so every membership write bumps its user."""
+
+    def _users(self, pks) -> list:
+        return list(
+            self.model._base_manager.using(self.db)
+            .filter(pk__in=pks)
+            .values_list("user_id", flat=True)
+        )
+
+    def update(self, **kwargs):
+        with transaction.atomic(using=self.db, savepoint=False):
+            rows = list(self.values_list("pk", "user_id"))
+            count = super().update(**kwargs)
+            users = [user for _, user in rows]
+            if _changes_owner(kwargs, _MEMBERSHIP_OWNER_FIELDS):
+                users += self._users([pk for pk, _ in rows])
+            _touch(user_ids=users)
+        return count
+
+    update.alters_data = True
+
+    def delete(self):
+        with transaction.atomic(using=self.db, savepoint=False):
+            users = list(self.values_list("user_id", flat=True))
+            result = super().delete()
+            _touch(user_ids=users)
+        return result
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            _touch(user_ids=[obj.user_id for obj in objs])
+        return created
+
+    bulk_create.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        pks = [obj.pk for obj in objs]
+        with transaction.atomic(using=self.db, savepoint=False):
+            users = self._users(pks)
+            count = super().bulk_update(objs, fields, batch_size=batch_size)
+            if _changes_owner(fields, _MEMBERSHIP_OWNER_FIELDS):
+                users += self._users(pks)
+            _touch(user_ids=users)
+        return count
+
+    bulk_update.alters_data = True
+
+
+def guard_memberships() -> None:
+    """Give ``Group.members.through`` (auto-created, so it cannot declare a manager) the
+    guarded queryset. Patched on the model's own manager, which ``_meta`` copies whenever
+    it rebuilds its manager list."""
+    for manager in Group.members.through._meta.local_managers:
+        manager._queryset_class = MembershipQuerySet
+    Group.members.through._meta._expire_cache()
+
+
+GROUP_NAME_BLANK = "Give the group a name."
 
 
 class Group(models.Model):
@@ -38,9 +205,18 @@ class Group(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = GroupQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [
+            # A name is how rules find their group in the resolver; a blank one is refused
+            # in the database too, whatever path writes the row.
+            models.CheckConstraint(
+                condition=GreaterThan(Length(Trim("name")), 0),
+                name="group_name_not_blank",
+                violation_error_message=GROUP_NAME_BLANK,
+            ),
             models.UniqueConstraint(
                 Lower("name"),
                 name="group_name_unique_ci",
@@ -75,6 +251,8 @@ class Rule(models.Model):
     area = models.CharField(max_length=64)
     actions = models.PositiveSmallIntegerField("access")
     effect = models.CharField(max_length=5, choices=Effect.choices, default=Effect.ALLOW)
+
+    objects = RuleQuerySet.as_manager()
 
     class Meta:
         ordering = ["area", "effect"]

@@ -5,28 +5,52 @@ effective-permission grid) calls ``effective_permissions``. The rules are applie
 pure function ``resolve`` over plain data, so the what-if grid and the tests use exactly
 the same code as the request path.
 
-Caching: the resolved object is kept in Django's cache under ``access:<user id>:<access
-version>``. Every change to a user's groups or own rules, and every change to a group's
-defaults or rules, bumps ``access_version`` on the affected users' rows in the same
-transaction as the change (see ``permissions.signals``). The user row is loaded on every
-request anyway, so a warm check costs no query, and a change is seen on the next request
-of every app server, whatever the cache holds. A cache failure falls back to the database.
+Caching: the resolved object is kept in Django's cache under ``cache_key(user)``:
+``access:<code version>:<user id>:<access version>:<access stamp>``. Every change to a
+user's groups or own rules, and every change to a group's defaults or rules, bumps
+``access_version`` and replaces ``access_stamp`` (128 random bits) on the affected users'
+rows in the same transaction as the change (see ``permissions.signals``; bulk writes are
+guarded in ``permissions.models``). The user row is loaded on every request anyway, so a
+warm check costs no query, and a change is seen on the next request of every app server,
+whatever the cache holds.
+
+The stamp makes every entry belong to one database state: a second database on the same
+cache, a database emptied by ``flush`` (its new rows draw new stamps) or restored from a
+backup (the next change draws a stamp no entry was ever written under) never finds an
+entry written for another. ``CACHE_CODE_VERSION`` keeps entries of an older release from
+answering a newer one. An entry is written only once the data it was computed from is
+committed and the row still carries the stamp it was read with (``_store``). A cache
+failure falls back to the database.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Q
 
 from .areas import ACTION_BITS, ACTIONS, ALL_ACTIONS_MASK, actions_of, get_area, is_area
 
 logger = logging.getLogger(__name__)
 
-CACHE_KEY_FORMAT = "access:{user_id}:{version}"
+# Bump when the cached value's shape or meaning changes, so no release reads another's.
+CACHE_CODE_VERSION = 2
+CACHE_KEY_FORMAT = "access:{code}:{user_id}:{version}:{stamp}"
+
+
+def cache_key(user) -> str:
+    """The cache key of ``user``'s resolved permissions, from their row as loaded."""
+    return CACHE_KEY_FORMAT.format(
+        code=CACHE_CODE_VERSION,
+        user_id=user.pk,
+        version=user.access_version,
+        stamp=user.access_stamp,
+    )
 
 
 @dataclass(frozen=True)
@@ -215,7 +239,9 @@ def resolve(groups: list[GroupData], rules: list[RuleData]) -> EffectivePermissi
     ``rules`` holds the rules of every group in ``groups`` (with ``group`` set to its
     name) and the user's own rules (``group`` None).
     """
-    granular = {rule.group for rule in rules if rule.effect == "allow" and rule.group}
+    # ``group is not None``, not truthiness: a group's name never decides whether its
+    # allow rules make it granular (a blank name must not turn its defaults back on).
+    granular = {rule.group for rule in rules if rule.effect == "allow" and rule.group is not None}
     every_area = 0
     default_sources = []
     for group in groups:
@@ -270,12 +296,32 @@ def resolve_for(user, groups: list[GroupData], rules: list[RuleData]) -> Effecti
     return gate if gate is not None else resolve(groups, rules)
 
 
+def _in_application_transaction() -> bool:
+    """Whether a transaction opened by the application is in progress (the one a test
+    case wraps every test in does not count: it is never committed)."""
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def _store(key: str, user_id: int, stamp: str, value: tuple) -> None:
+    """Cache ``value`` only if the user's row still carries ``stamp`` now that the data
+    is committed: an answer computed from a transaction that rolled back, or read just
+    before a concurrent change committed, is never cached."""
+    from django.contrib.auth import get_user_model
+
+    if not get_user_model().objects.filter(pk=user_id, access_stamp=stamp).exists():
+        return
+    try:
+        cache.set(key, value, settings.ACCESS_CACHE_TIMEOUT)
+    except Exception:
+        logger.warning("Permission cache unreachable; result not cached.")
+
+
 def effective_permissions(user) -> EffectivePermissions:
     """The user's effective permissions: from the cache when warm, else the database."""
     gate = role_gate(user)
     if gate is not None:
         return gate
-    key = CACHE_KEY_FORMAT.format(user_id=user.pk, version=user.access_version)
+    key = cache_key(user)
     try:
         cached = cache.get(key)
     except Exception:  # an unreachable cache must never turn into "allow"
@@ -284,10 +330,12 @@ def effective_permissions(user) -> EffectivePermissions:
     if isinstance(cached, tuple) and len(cached) == 4:
         return EffectivePermissions.from_cache_value(cached, user.pk)
     resolved = load_from_database(user)
-    try:
-        cache.set(key, resolved.cache_value(), settings.ACCESS_CACHE_TIMEOUT)
-    except Exception:
-        logger.warning("Permission cache unreachable; result not cached.")
+
+    store = partial(_store, key, user.pk, user.access_stamp, resolved.cache_value())
+    if _in_application_transaction():
+        transaction.on_commit(store)  # discarded if the transaction rolls back
+    else:
+        store()
     return resolved
 
 
@@ -297,6 +345,7 @@ __all__ = [
     "EffectivePermissions",
     "GroupData",
     "RuleData",
+    "cache_key",
     "effective_permissions",
     "load_from_database",
     "resolve",

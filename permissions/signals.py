@@ -1,23 +1,30 @@
 """Keep the permission cache honest: any change that can alter a user's effective
-permissions bumps ``access_version`` on the affected users' rows, inside the same
-transaction as the change. Bulk writes that skip signals call ``touch_*`` themselves."""
+permissions bumps ``access_version`` and replaces ``access_stamp`` with a new random token
+on the affected users' rows, inside the same transaction as the change. Bulk writes that
+skip signals bump through the guarded querysets (``permissions.models``) or call
+``touch_*`` themselves."""
 
 from django.contrib.auth import get_user_model
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
+from accounts.models import new_access_stamp
+
 from .models import Group, Rule
 
 
+def _bump() -> dict:
+    # One new stamp per statement is enough: the cache key also carries the user id.
+    return {"access_version": F("access_version") + 1, "access_stamp": new_access_stamp()}
+
+
 def touch_users(user_ids) -> None:
-    get_user_model().objects.filter(pk__in=user_ids).update(access_version=F("access_version") + 1)
+    get_user_model().objects.filter(pk__in=user_ids).update(**_bump())
 
 
 def touch_group_members(group_ids) -> None:
-    get_user_model().objects.filter(access_groups__in=group_ids).update(
-        access_version=F("access_version") + 1
-    )
+    get_user_model().objects.filter(access_groups__in=group_ids).update(**_bump())
 
 
 @receiver(post_save, sender=Group)

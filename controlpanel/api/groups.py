@@ -142,17 +142,27 @@ class GroupViewSet(viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         values = self._input(creating=True)
         actor, address = request.user, client_ip(request)
+        defaults = values.get("defaults", list(ACTIONS))
 
         @transaction.atomic
         def create():
+            if not values.get("rules"):
+                return services.group_create(
+                    name=values["name"], defaults=defaults, actor=actor, address=address
+                )
+            # The escalation checks judge each step against the one before, so the steps
+            # never pass through a state that grants more than the group asked for: no
+            # defaults while the rules are set (denies first, then allows), then the
+            # defaults, which a granular group ignores. A group whose rules make it
+            # granular is judged by those rules, not by its all-four defaults.
             group = services.group_create(
-                name=values["name"],
-                defaults=values.get("defaults", list(ACTIONS)),
-                actor=actor,
-                address=address,
+                name=values["name"], defaults=[], actor=actor, address=address
             )
-            if values.get("rules"):
-                _apply_group_rules(group, values["rules"], actor=actor, address=address)
+            _apply_group_rules(group, values["rules"], actor=actor, address=address)
+            if defaults:
+                group = services.group_update(
+                    group=group, defaults=defaults, actor=actor, address=address
+                )
             return group
 
         group = run_service(create, area="group", action="create")
@@ -165,8 +175,17 @@ class GroupViewSet(viewsets.GenericViewSet):
 
         @transaction.atomic
         def update():
-            changed = {name: values[name] for name in ("name", "defaults") if name in values}
             saved = group
+            changed = {name: values[name] for name in ("name",) if name in values}
+            wanted_defaults = values.get("defaults")
+            if wanted_defaults is not None and "rules" in values:
+                # Defaults and rules together: narrow the defaults first (to what both
+                # the old and the new defaults grant), then set the rules, then widen
+                # the defaults, so no step grants more than the final group does.
+                kept = [action for action in wanted_defaults if action in group.default_actions]
+                changed["defaults"] = kept
+            elif wanted_defaults is not None:
+                changed["defaults"] = wanted_defaults
             if changed or "updated_at" in values:
                 saved = services.group_update(
                     group=group,
@@ -177,6 +196,10 @@ class GroupViewSet(viewsets.GenericViewSet):
                 )
             if "rules" in values:
                 _apply_group_rules(saved, values["rules"], actor=actor, address=address)
+                if wanted_defaults is not None:
+                    saved = services.group_update(
+                        group=saved, defaults=wanted_defaults, actor=actor, address=address
+                    )
             return saved
 
         group = run_service(update, area="group", action="update")

@@ -5,6 +5,7 @@ This is the one module that reads the environment (through django-environ's ``en
 With nothing set, the panel runs embedded: SQLite, an in-memory cache, console e-mail.
 """
 
+import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -228,6 +229,14 @@ CONTENT_SECURITY_POLICY = {
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXY_NETWORKS: {_network!r} is not a network or an address; give "
+            "comma-separated networks such as 10.0.0.5/32,10.0.1.0/24."
+        ) from None
 # django-ipware reads this setting before its arguments; pin it to the socket address so
 # its spoofable default header order can never apply.
 IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)

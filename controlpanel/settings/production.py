@@ -1,7 +1,28 @@
 """Production settings: required variables have no default, so a missing one stops start-up."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import _panel_url, env
+from .base import (
+    CLIENT_IP_HEADER,
+    TRUSTED_PROXY_COUNT,
+    TRUSTED_PROXY_NETWORKS,
+    _panel_url,
+    env,
+)
+
+PROXY_HEADER_WITHOUT_NETWORKS = (
+    "CLIENT_IP_HEADER is set but TRUSTED_PROXY_NETWORKS is empty: any client could then "
+    "send that header and choose the address the IP whitelist and the lockout see. Set "
+    "TRUSTED_PROXY_NETWORKS to the networks your proxy connects from (e.g. 10.0.0.5/32), "
+    "or unset CLIENT_IP_HEADER if no proxy stands in front of the panel "
+    "(see docs/deployment.md)."
+)
+PROXY_HEADER_WITHOUT_COUNT = (
+    "CLIENT_IP_HEADER is set but TRUSTED_PROXY_COUNT is {count}: give the number of proxies "
+    "between the client and the panel (nginx alone: 1), or unset CLIENT_IP_HEADER "
+    "(see docs/deployment.md)."
+)
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
@@ -28,3 +49,10 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# A proxy header is read only from trusted proxies: refuse to start rather than let any
+# client choose its own address.
+if CLIENT_IP_HEADER and not TRUSTED_PROXY_NETWORKS:
+    raise ImproperlyConfigured(PROXY_HEADER_WITHOUT_NETWORKS)
+if CLIENT_IP_HEADER and TRUSTED_PROXY_COUNT < 1:
+    raise ImproperlyConfigured(PROXY_HEADER_WITHOUT_COUNT.format(count=TRUSTED_PROXY_COUNT))

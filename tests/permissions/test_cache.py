@@ -10,7 +10,7 @@ from django.test import override_settings
 from accounts.models import Role, User
 from permissions.areas import mask_of
 from permissions.models import Effect, Rule
-from permissions.resolver import CACHE_KEY_FORMAT, effective_permissions
+from permissions.resolver import cache_key, effective_permissions
 from tests.factories import GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def member(granular):
 
 def test_result_is_cached_under_the_users_access_version(member):
     user = fresh(member)
-    key = CACHE_KEY_FORMAT.format(user_id=user.pk, version=user.access_version)
+    key = cache_key(user)
     assert cache.get(key) is not None
 
 
