@@ -172,6 +172,7 @@ def _production(env: dict[str, str]) -> subprocess.CompletedProcess:
     clean.update(
         SECRET_KEY="k" * 60,
         ALLOWED_HOSTS="panel.example.com",
+        PANEL_URL="https://panel.example.com",
         DATABASE_URL="postgres://u@db/panel",
         DJANGO_SETTINGS_MODULE="controlpanel.settings.production",
         **env,
