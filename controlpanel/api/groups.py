@@ -155,7 +155,7 @@ class GroupViewSet(viewsets.GenericViewSet):
                 _apply_group_rules(group, values["rules"], actor=actor, address=address)
             return group
 
-        group = run_service(create, area="group", action="create")
+        group = run_service(request, create, area="group", action="create")
         return Response(self._show(self._fresh(group)), status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -179,7 +179,7 @@ class GroupViewSet(viewsets.GenericViewSet):
                 _apply_group_rules(saved, values["rules"], actor=actor, address=address)
             return saved
 
-        group = run_service(update, area="group", action="update")
+        group = run_service(request, update, area="group", action="update")
         return Response(self._show(self._fresh(group)))
 
     def partial_update(self, request, *args, **kwargs):
@@ -188,6 +188,7 @@ class GroupViewSet(viewsets.GenericViewSet):
     def destroy(self, request, *args, **kwargs):
         group = self.get_object()
         run_service(
+            request,
             lambda: services.group_delete(
                 group=group, actor=request.user, address=client_ip(request)
             ),
