@@ -142,6 +142,8 @@ def test_the_405_names_the_methods_the_declaration_accepts(live_server, reader):
 def test_recording_an_access_review_needs_update_on_users_not_read(live_server, reader):
     """It writes a review record: a reader's POST is refused (403), and audited."""
     browser = Browser(live_server.url).signed_in_as(reader)
+    review_page = browser.request("GET", "/settings/access-review/")
+    assert review_page.status == 200 and "Record this review" not in review_page.text
     answer = browser.request("POST", "/settings/access-review/record/", form={"stale_days": 90})
     assert answer.status == 403
     assert "update" in answer.text and "Users" in answer.text
@@ -154,6 +156,7 @@ def test_someone_who_may_update_users_records_an_access_review(live_server, db):
     Rule.objects.create(group=group, area="user", actions=mask_of(["read", "update"]))
     editor = UserFactory(email="eddie@example.com", groups=[group])
     browser = Browser(live_server.url).signed_in_as(editor)
+    assert "Record this review" in browser.request("GET", "/settings/access-review/").text
     answer = browser.request("POST", "/settings/access-review/record/", form={"stale_days": 90})
     assert answer.status == 302
     assert AccessReview.objects.get().reviewer == editor

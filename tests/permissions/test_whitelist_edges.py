@@ -58,7 +58,7 @@ def is_signed_in(browser: Browser) -> bool:
 # --- Public pages -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("public_page", ["/healthz", "/accounts/login/"])
+@pytest.mark.parametrize("public_page", ["/healthz", "/accounts/login/", "/no-such-page/"])
 def test_a_signed_in_user_from_elsewhere_opening_a_public_page_is_signed_out_and_audited(
     live_server, password, public_page
 ):
