@@ -56,19 +56,17 @@ def refusal_reason(area: str | None, action: str | None) -> str:
     return "You do not have permission to open this page."
 
 
-def forbidden(
-    request, *, area: str | None, action: str | None, reason: str = "", status: int = 403
-):
+def forbidden(request, *, area: str | None, action: str | None, reason: str = ""):
     """The refusal page (or JSON body). Call ``refuse`` instead: it also audits."""
     label = _label(area)
     reason = reason or refusal_reason(area, action)
     if wants_json(request):
-        return JsonResponse({"detail": reason, "area": area, "action": action}, status=status)
+        return JsonResponse({"detail": reason, "area": area, "action": action}, status=403)
     return render(
         request,
         "403.html",
         {"area_label": label, "area": area, "action": action, "reason": reason},
-        status=status,
+        status=403,
     )
 
 
@@ -119,13 +117,12 @@ def refuse(
     area: str | None,
     action: str | None,
     reason: str = "",
-    status: int = 403,
     **audit_details,
 ):
     """Refuse ``request``: audit it (``record_refusal``) and answer with ``forbidden``."""
     reason = reason or refusal_reason(area, action)
     record_refusal(request, area=area, action=action, reason=reason, **audit_details)
-    return forbidden(request, area=area, action=action, reason=reason, status=status)
+    return forbidden(request, area=area, action=action, reason=reason)
 
 
 ADDRESS_REFUSED = "Your address is not allowed for this account. You have been signed out."
