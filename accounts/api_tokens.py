@@ -29,7 +29,8 @@ from django.utils import timezone
 
 from permissions import audit
 from permissions.client_ip import client_ip
-from permissions.responses import forbidden
+from permissions.ipwhitelist import ip_allowed
+from permissions.responses import refuse, refuse_address
 
 from .models import ApiToken, User
 
@@ -246,6 +247,8 @@ class ApiTokenMiddleware:
             return _unauthorized(check.refusal)
         token = check.token
         owner = token.user
+        if not ip_allowed(address, owner.ip_whitelist):  # the login's and every request's rule
+            return refuse_address(request, owner, address)
 
         async def auser():
             return owner
@@ -264,12 +267,12 @@ def read_only_token_refusal(request, declaration):
     area = getattr(declaration, "area", None)
     action = declaration.action_for(request.method) if area else None
     token = request.api_token
-    audit.record(
-        audit.Action.REFUSED,
-        actor=request.user,
-        address=client_ip(request),
+    return refuse(
+        request,
+        area=area,
+        action=action,
+        reason=Refusal.READ_ONLY,
         obj=token,
         message=f"Refused {request.method} {request.path}: API token “{token.name}” "
         f"({token.prefix}) is read-only.",
     )
-    return forbidden(request, area=area, action=action, reason=Refusal.READ_ONLY)

@@ -4,7 +4,13 @@ from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 
 from permissions.client_ip import client_ip
 from permissions.forms import VersionField
-from permissions.ipwhitelist import ip_allowed, parse_whitelist, stored_whitelist, typed_entries
+from permissions.ipwhitelist import (
+    address_decision,
+    ip_allowed,
+    parse_whitelist,
+    stored_whitelist,
+    typed_entries,
+)
 from permissions.models import Group
 from resellers.models import Reseller
 
@@ -50,9 +56,10 @@ class LoginForm(forms.Form):
                 if getattr(self.request, "axes_failures_since_start", None) is None:
                     User().set_password(password)  # refused before hashing: even the time
             raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
-        if not ip_allowed(client_ip(self.request), user.ip_whitelist):
+        address = address_decision(client_ip(self.request), user.ip_whitelist)
+        if not address.allowed:
             self.user = user
-            self.refusal_reason = "address not whitelisted"
+            self.refusal_reason = f"address not whitelisted: {address.reason}"
             raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
         self.user = user
         return self.cleaned_data

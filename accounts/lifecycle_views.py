@@ -5,7 +5,6 @@ the services check that the actor may manage this user (not an administrator unl
 they are one, within their reseller, holding what the user holds)."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from permissions.access import requires
 from permissions.client_ip import client_ip
-from permissions.responses import forbidden
+from permissions.responses import call_service, refuse
 
 from . import lifecycle, two_factor
 from .models import User
@@ -36,14 +35,13 @@ def _back(request: HttpRequest, target: User) -> str:
 
 
 def _run(request: HttpRequest, target: User, call, done: str) -> HttpResponse:
-    try:
-        call()
-    except PermissionDenied as error:
-        return forbidden(request, area="user", action="update", reason=str(error))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
+    outcome = call_service(request, call)
+    if outcome.refused:
+        return refuse(request, area="user", action="update", reason=outcome.message)
+    if outcome.ok:
         messages.success(request, done)
+    else:
+        messages.error(request, outcome.message)
     return redirect(_back(request, target))
 
 

@@ -6,7 +6,7 @@ refusal from a service is shown on the form with its reason."""
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import InvalidPage, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,10 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from controlpanel.paging import UncountedPage
 from permissions.access import requires
 from permissions.client_ip import client_ip
-from permissions.forms import RuleEditForm, RuleForm, WhatIfForm, add_service_error
+from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
-from permissions.responses import forbidden
+from permissions.responses import call_service, call_service_on_form, refuse
 from permissions.selectors import access_data, groups_overview, permission_grid
 from permissions.services import (
     actor_context,
@@ -40,7 +40,6 @@ from .timezones import timezone_names
 USERS_PER_PAGE = 25
 USER_FIELD_MAP = {"password": "password1"}
 RULE_FIELD_MAP = {"actions": "access"}
-CONFLICTS = ("stale", "last")  # refused because of the record's state, not the input
 
 
 def _target(request: HttpRequest, pk: int) -> User:
@@ -55,22 +54,6 @@ def _refusal(request: HttpRequest, target: User, *, own_access: bool = False) ->
     except PermissionDenied as error:
         return str(error)
     return ""
-
-
-def _refused(request: HttpRequest, action: str, reason: str) -> HttpResponse:
-    return forbidden(request, area="user", action=action, reason=reason)
-
-
-def _service_call(form, call, field_map=None):
-    """Run a service; on refusal put its reason on the form and return (None, status)."""
-    try:
-        return call(), 200
-    except PermissionDenied as error:
-        add_service_error(form, error, field_map)
-        return None, 403
-    except ValidationError as error:
-        add_service_error(form, error, field_map)
-        return None, 409 if getattr(error, "code", None) in CONFLICTS else 200
 
 
 @requires("user", "read")
@@ -122,7 +105,8 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
     form = UserForm(request.POST or None, actor=request.user, client_address=client_ip(request))
     status = 200
     if request.method == "POST" and form.is_valid():
-        user, status = _service_call(
+        user, status = call_service_on_form(
+            request,
             form,
             lambda: services.user_create(
                 **form.service_kwargs(), actor=request.user, address=client_ip(request)
@@ -168,7 +152,7 @@ def user_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 def user_update_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
     if reason := _refusal(request, target):
-        return _refused(request, "update", reason)
+        return refuse(request, area="user", action="update", reason=reason)
     address = client_ip(request)
     form = UserForm(
         request.POST or None, actor=request.user, instance=target, client_address=address
@@ -176,7 +160,8 @@ def user_update_view(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     email_before = target.email
     if request.method == "POST" and form.is_valid():
-        user, status = _service_call(
+        user, status = call_service_on_form(
+            request,
             form,
             lambda: services.user_update(
                 user=target, **form.service_kwargs(), actor=request.user, address=address
@@ -198,13 +183,14 @@ def user_update_view(request: HttpRequest, pk: int) -> HttpResponse:
 def user_password_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
     if target.pk == request.user.pk:
-        return _refused(request, "update", services.SELF_RESET_REFUSED)
+        return refuse(request, area="user", action="update", reason=services.SELF_RESET_REFUSED)
     if reason := _refusal(request, target):
-        return _refused(request, "update", reason)
+        return refuse(request, area="user", action="update", reason=reason)
     form = UserPasswordForm(target, request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        user, status = _service_call(
+        user, status = call_service_on_form(
+            request,
             form,
             lambda: services.user_set_password(
                 user=target,
@@ -245,16 +231,13 @@ def _confirm(
     """GET asks; POST does it through the service, or shows why it was refused."""
     error, status = "", 200
     if request.method == "POST":
-        try:
-            call()
-        except (PermissionDenied, ValidationError) as refusal:
-            error = " ".join(getattr(refusal, "messages", None) or [str(refusal)])
-            status = 403 if isinstance(refusal, PermissionDenied) else 409
-        else:
+        outcome = call_service(request, call)
+        if outcome.ok:
             messages.success(request, done)
             return redirect_to()
+        error, status = outcome.message, 403 if outcome.status == 403 else 409
     elif reason := _refusal(request, target, own_access=own_access):
-        return _refused(request, action, reason)
+        return refuse(request, area="user", action=action, reason=reason)
     return render(
         request,
         "settings/confirm.html",
@@ -399,11 +382,12 @@ def _rule_page(request, target, form, status, *, rule=None) -> HttpResponse:
 def user_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
     if reason := _refusal(request, target, own_access=True):
-        return _refused(request, "update", reason)
+        return refuse(request, area="user", action="update", reason=reason)
     form = RuleForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        rules, status = _service_call(
+        rules, status = call_service_on_form(
+            request,
             form,
             lambda: rule_create_many(
                 user=target,
@@ -431,11 +415,12 @@ def user_rule_update_view(request: HttpRequest, pk: int, rule_pk: int) -> HttpRe
     target = _target(request, pk)
     rule = get_object_or_404(Rule, pk=rule_pk, user=target)
     if reason := _refusal(request, target, own_access=True):
-        return _refused(request, "update", reason)
+        return refuse(request, area="user", action="update", reason=reason)
     form = RuleEditForm(request.POST or None, rule=rule)
     status = 200
     if request.method == "POST" and form.is_valid():
-        saved, status = _service_call(
+        saved, status = call_service_on_form(
+            request,
             form,
             lambda: rule_update(
                 rule=rule, **form.service_kwargs(), actor=request.user, address=client_ip(request)

@@ -2,11 +2,28 @@
 
 Views are decorated; the middleware reads the declaration and refuses (403) a view that
 has none. ``tests/permissions/test_url_declarations.py`` walks every URL pattern.
+
+A declaration also says which HTTP methods reach the view and which action each needs:
+an area declaration maps every method it accepts to an action, and the middleware
+answers 405 to a method it does not map, so no method slips past unchecked. A writing
+method (POST, PUT, PATCH, DELETE) always needs a write action (create, update, delete);
+``requires`` refuses, at import time, a read declaration that accepts one.
+``tests/permissions/test_methods.py`` walks every URL pattern with every method.
 """
 
 from dataclasses import dataclass
 
 from .areas import ACTIONS, get_area
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Every method the panel answers; any other (PROPFIND, TRACE, …) gets 405 before a view.
+HTTP_METHODS = SAFE_METHODS + WRITE_METHODS
+WRITE_ACTIONS = ("create", "update", "delete")
+# What ``requires`` accepts when a page does not list its methods: a read page is
+# fetched; a write page is fetched (its form) and posted.
+READ_PAGE_METHODS = ("GET", "HEAD")
+WRITE_PAGE_METHODS = ("GET", "HEAD", "POST")
 
 API_METHOD_ACTIONS = {
     "GET": "read",
@@ -31,11 +48,14 @@ class SelfService:
 
 @dataclass(frozen=True)
 class AreaAction:
+    """A page: one action on one area, for the methods it lists (others get 405)."""
+
     area: str
     action: str
+    methods: tuple[str, ...] = READ_PAGE_METHODS
 
-    def action_for(self, method: str) -> str:
-        return self.action
+    def action_for(self, method: str) -> str | None:
+        return self.action if method.upper() in self.methods else None
 
 
 @dataclass(frozen=True)
@@ -65,13 +85,27 @@ def self_service(view):
     return _declare(view, SelfService())
 
 
-def requires(area: str, action: str):
+def requires(area: str, action: str, *, methods=None):
+    """Declare a page: ``action`` on ``area`` for each of ``methods``. Without
+    ``methods``, a read page accepts GET and HEAD, a write page GET, HEAD and POST."""
     get_area(area)  # fail at import time on a typo
     if action not in ACTIONS:
         raise ValueError(f"Unknown action {action!r}.")
+    if methods is None:
+        methods = READ_PAGE_METHODS if action == "read" else WRITE_PAGE_METHODS
+    methods = tuple(method.upper() for method in methods)
+    unknown = [method for method in methods if method not in HTTP_METHODS]
+    if unknown or not methods:
+        raise ValueError(f"Unknown or no HTTP methods {unknown!r}; use {HTTP_METHODS}.")
+    writing = [method for method in methods if method in WRITE_METHODS]
+    if writing and action not in WRITE_ACTIONS:
+        raise ValueError(
+            f"{', '.join(writing)} writes: declare a write action ({', '.join(WRITE_ACTIONS)}) "
+            f"for it, not {action!r}."
+        )
 
     def decorator(view):
-        return _declare(view, AreaAction(area, action))
+        return _declare(view, AreaAction(area, action, methods))
 
     return decorator
 

@@ -11,7 +11,6 @@ import datetime
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +24,7 @@ from . import audit, review
 from .access import requires
 from .client_ip import client_ip
 from .models import AccessReview, AuditEntry
+from .responses import call_service, refuse
 
 PAGE_SIZE = 50
 REVIEW_PAGE_SIZE = 50
@@ -223,7 +223,7 @@ def access_review(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/review.html", context)
 
 
-@requires("user", "read")
+@requires("user", "update", methods=["POST"])
 @require_POST
 def access_review_record(request: HttpRequest) -> HttpResponse:
     """Record that the signed-in user reviewed every user's access just now."""
@@ -277,16 +277,18 @@ def access_review_deactivate(request: HttpRequest) -> HttpResponse:
 
 def _deactivate(request: HttpRequest, form: DeactivateForm) -> HttpResponse:
     stale_days = form.cleaned_data["stale_days"]
-    try:
-        result = review.access_review_deactivate_stale(
+    outcome = call_service(
+        request,
+        lambda: review.access_review_deactivate_stale(
             stale_days=stale_days,
             as_of=form.cleaned_data["as_of"],
             actor=request.user,
             address=client_ip(request),
-        )
-    except PermissionDenied as refusal:
-        messages.error(request, str(refusal))
-        return redirect(f"{reverse('access-review')}?stale_days={stale_days}")
+        ),
+    )
+    if not outcome.ok:
+        return refuse(request, area="user", action="update", reason=outcome.message)
+    result = outcome.value
     users = review.users_to_review(request.user)
     review.access_review_record(
         stale_days=stale_days,

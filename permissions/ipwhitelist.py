@@ -5,6 +5,14 @@ to three whole IPv4 octets ending in a dot, with or without ``*`` (``10.``, ``1.
 ``1.1.1.*``), meaning that prefix's /8, /16 or /24; CIDR (``1.1.1.0/31``,
 ``2001:db8::/48``). A user's whitelist is stored as a list of ``{"entry": as typed,
 "network": normalised CIDR}``; matching only reads the normalised networks.
+
+IPv4-mapped IPv6 (``::ffff:1.1.1.1``) is IPv4 on both sides: an entry written so is
+stored in its IPv4 form, and a client so addressed matches IPv4 entries.
+
+``address_decision`` is the one answer to "may a client at this address use this
+account": the login (both steps), the access middleware on every request (public pages
+included), API tokens and ``check_access --ip`` all ask it. An address that cannot be
+determined (none, or not an address) is refused whatever the whitelist, empty included.
 """
 
 from __future__ import annotations
@@ -88,7 +96,22 @@ def parse_entry(raw: str) -> WhitelistEntry:
             entry=text,
             forms=VALID_FORMS,
         ) from None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+        text = str(address)  # stored in its IPv4 form
     return WhitelistEntry(text, str(ipaddress.ip_network(address)))
+
+
+def _ipv4_form(network: IPNetwork) -> IPNetwork:
+    """An IPv4-mapped IPv6 network (inside ``::ffff:0:0/96``) as the IPv4 network it means;
+    any other network unchanged."""
+    if (
+        isinstance(network, ipaddress.IPv6Network)
+        and network.prefixlen >= 96
+        and network.network_address.ipv4_mapped is not None
+    ):
+        return ipaddress.IPv4Network((network.network_address.ipv4_mapped, network.prefixlen - 96))
+    return network
 
 
 def _parse_cidr(text: str) -> WhitelistEntry:
@@ -120,6 +143,9 @@ def _parse_cidr(text: str) -> WhitelistEntry:
             meant=str(meant),
             address=address_part,
         ) from None
+    mapped = _ipv4_form(network)
+    if mapped is not network:
+        return WhitelistEntry(str(mapped), str(mapped))  # stored in its IPv4 form
     return WhitelistEntry(text, str(network))
 
 
@@ -163,7 +189,8 @@ def typed_entries(stored) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def _networks(normalised: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(n) for n in normalised)
+    # _ipv4_form also mends entries stored in IPv6-mapped form before they were refused.
+    return tuple(_ipv4_form(ipaddress.ip_network(n)) for n in normalised)
 
 
 def parse_client_address(address: str | None) -> IPAddress | None:
@@ -178,15 +205,49 @@ def parse_client_address(address: str | None) -> IPAddress | None:
     return parsed
 
 
-def ip_allowed(address: str | None, whitelist) -> bool:
-    """Whether ``address`` may use an account with this stored whitelist.
+UNDETERMINED = "the client address could not be determined, so no account may be used from it"
 
-    An empty whitelist allows any address; an unknown or malformed address is refused
-    whenever there is a whitelist."""
+
+@dataclass(frozen=True)
+class AddressDecision:
+    allowed: bool
+    reason: str  # one line, for the audit log and check_access
+
+
+def _matching_entry(client: IPAddress, whitelist) -> dict | None:
+    networks = _networks(tuple(item["network"] for item in whitelist))
+    for item, network in zip(whitelist, networks, strict=True):
+        if client.version == network.version and client in network:
+            return item
+    return None
+
+
+def address_decision(address: str | None, whitelist) -> AddressDecision:
+    """May a client at ``address`` use an account with this stored whitelist, and why.
+
+    Fail closed: an unknown or malformed address is refused even when the whitelist is
+    empty (ACCESS_MODEL.md: it is treated the same at login and on every request, and
+    SECURITY_NOTES: refuse what cannot be determined). Otherwise an empty whitelist
+    allows any address, and a non-empty one needs a matching entry."""
+    client = parse_client_address(address)
+    if client is None:
+        return AddressDecision(False, UNDETERMINED)
     if not whitelist:
-        return True
+        return AddressDecision(True, f"empty, so any address may sign in ({address} included)")
+    item = _matching_entry(client, whitelist)
+    if item is None:
+        entries = ", ".join(typed_entries(whitelist))
+        return AddressDecision(False, f"{address} not in whitelist (entries: {entries})")
+    shown = item["entry"]
+    if shown != item["network"]:
+        shown = f"{shown} (= {item['network']})"
+    return AddressDecision(True, f"{address} matches {shown}")
+
+
+def ip_allowed(address: str | None, whitelist) -> bool:
+    """``address_decision(address, whitelist).allowed``, without composing the reason:
+    the check every request makes."""
     client = parse_client_address(address)
     if client is None:
         return False
-    networks = _networks(tuple(item["network"] for item in whitelist))
-    return any(client.version == net.version and client in net for net in networks)
+    return not whitelist or _matching_entry(client, whitelist) is not None

@@ -1,23 +1,32 @@
 """The permission middleware: decides every request before its view runs.
 
-Order of checks: the URL pattern's declaration (none → 403), public patterns pass,
-anonymous users go to login (401 JSON for the API), the client address against the
-user's IP whitelist (a miss ends the session), then the area and action against the
-user's effective permissions. With a warm cache none of this queries the database.
+Order of checks: a signed-in user's client address against their IP whitelist, on every
+request (public pages and unknown URLs included; a miss ends the session); then the URL
+pattern's declaration (none → 403); a method the panel does not answer (PROPFIND, …) →
+405; public patterns pass; anonymous users go to login (401 JSON for the API); then the
+method's action on the declared area against the user's effective permissions (a method
+the declaration does not map → 405). With a warm cache none of this queries the database.
+
+Every refusal goes through ``permissions.responses`` and is audited once; a 403 that
+reaches the way out unaudited (CSRF, DRF, a service) is audited there.
 """
 
-from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 
 from accounts.api_tokens import READ_METHODS, read_only_token_refusal
 
-from . import audit
-from .access import Public, SelfService, declaration_of
+from .access import HTTP_METHODS, Public, SelfService, declaration_of
 from .client_ip import client_ip
 from .ipwhitelist import ip_allowed
 from .resolver import effective_permissions
-from .responses import forbidden, wants_json
+from .responses import (
+    audit_unrecorded_refusal,
+    method_not_allowed,
+    refuse,
+    refuse_address,
+    wants_json,
+)
 
 
 class AccessMiddleware:
@@ -25,31 +34,31 @@ class AccessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            address = client_ip(request)
+            if not ip_allowed(address, user.ip_whitelist):
+                return refuse_address(request, user, address)
+        response = self.get_response(request)
+        audit_unrecorded_refusal(request, response)
+        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         declaration = declaration_of(view_func)
         if declaration is None:
-            audit.record(
-                audit.Action.REFUSED,
-                actor=getattr(request, "user", None),
-                address=client_ip(request),
-                object_type="url",
-                object_id=request.path[:64],
+            return refuse(
+                request,
+                area=None,
+                action=None,
+                reason="This page declares no access rule.",
                 message="URL pattern declares no area and action; refused.",
             )
-            return forbidden(
-                request, area=None, action=None, reason="This page declares no access rule."
-            )
-        user = request.user
+        if request.method not in HTTP_METHODS:
+            return method_not_allowed(request, HTTP_METHODS)
         if isinstance(declaration, Public):
-            # The whitelist holds for a signed-in user on public pages too (ACCESS_MODEL).
-            if user.is_authenticated:
-                address = client_ip(request)
-                if address is None or not ip_allowed(address, user.ip_whitelist):
-                    return self._whitelist_block(request, user, address)
-            return None
+            return None  # the whitelist was checked for a signed-in user in __call__
 
+        user = request.user
         if not user.is_authenticated:
             if wants_json(request):
                 return JsonResponse(
@@ -57,51 +66,29 @@ class AccessMiddleware:
                 )
             return redirect_to_login(request.get_full_path())
 
-        address = client_ip(request)
-        if address is None or not ip_allowed(address, user.ip_whitelist):
-            return self._whitelist_block(request, user, address)
-
         access = effective_permissions(user)
         request.access = access
-        if getattr(request, "token_read_only", False) and request.method not in READ_METHODS:
-            return read_only_token_refusal(request, declaration)  # accounts.api_tokens
+        read_only = getattr(request, "token_read_only", False)
         if isinstance(declaration, SelfService):
+            if read_only and request.method not in READ_METHODS:
+                return read_only_token_refusal(request, declaration)  # accounts.api_tokens
             return None
         action = declaration.action_for(request.method)
         if action is None:
-            return None  # an unknown method: the view answers 405
+            accepted = [m for m in HTTP_METHODS if declaration.action_for(m) is not None]
+            return method_not_allowed(request, accepted)
+        request.declared_access = (declaration.area, action)
+        if read_only and request.method not in READ_METHODS:
+            return read_only_token_refusal(request, declaration)
         if not access.can(declaration.area, action):
-            audit.record(
-                audit.Action.REFUSED,
+            return refuse(
+                request,
+                area=declaration.area,
+                action=action,
                 actor=user,
-                address=address,
-                object_type="area",
-                object_id=declaration.area,
                 message=(
                     f"Refused {request.method} {request.path}: "
                     f"lacks {action} on {declaration.area}."
                 ),
             )
-            return forbidden(request, area=declaration.area, action=action)
         return None
-
-    @staticmethod
-    def _whitelist_block(request, user, address):
-        audit.record(
-            audit.Action.WHITELIST_BLOCK,
-            actor=user,
-            address=address,
-            obj=user,
-            message=(
-                f"Address {address} not whitelisted; session ended."
-                if address
-                else "Client address could not be determined; session ended."
-            ),
-        )
-        logout(request)
-        return forbidden(
-            request,
-            area=None,
-            action=None,
-            reason="Your address is not allowed for this account. You have been signed out.",
-        )

@@ -5,7 +5,6 @@ Views stay thin: forms clean input, ``permissions.services`` decides and writes,
 refusal from a service is shown with its reason."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,34 +15,17 @@ from accounts.selectors import users_visible_to
 from . import services
 from .access import requires
 from .client_ip import client_ip
-from .forms import GroupForm, RuleEditForm, RuleForm, add_service_error
+from .forms import GroupForm, RuleEditForm, RuleForm
 from .models import Group, Rule
-from .responses import forbidden
+from .responses import call_service, call_service_on_form, refuse
 from .selectors import group_access, groups_overview, permission_grid
 
 RULE_FIELD_MAP = {"actions": "access"}
-CONFLICTS = ("stale",)
-
-
-def _service_call(form, call, field_map=None):
-    """Run a service; on refusal put its reason on the form and return (None, status)."""
-    try:
-        return call(), 200
-    except PermissionDenied as error:
-        add_service_error(form, error, field_map)
-        return None, 403
-    except ValidationError as error:
-        add_service_error(form, error, field_map)
-        return None, 409 if getattr(error, "code", None) in CONFLICTS else 200
 
 
 def added_message(owner: str, rules) -> str:
     noun = "Rule" if len(rules) == 1 else f"{len(rules)} rules"
     return f"{noun} added to {owner}: {'; '.join(rule.summary for rule in rules)}."
-
-
-def _refusal_text(error: Exception) -> str:
-    return " ".join(getattr(error, "messages", None) or [str(error)])
 
 
 @requires("group", "read")
@@ -59,7 +41,8 @@ def group_create_view(request: HttpRequest) -> HttpResponse:
     form = GroupForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        group, status = _service_call(
+        group, status = call_service_on_form(
+            request,
             form,
             lambda: services.group_create(
                 name=form.cleaned_data["name"],
@@ -77,12 +60,15 @@ def group_create_view(request: HttpRequest) -> HttpResponse:
 @requires("group", "create")
 @require_POST
 def group_create_default_reseller_view(request: HttpRequest) -> HttpResponse:
-    try:
-        group = services.group_create_default_reseller(
+    outcome = call_service(
+        request,
+        lambda: services.group_create_default_reseller(
             actor=request.user, address=client_ip(request)
-        )
-    except (PermissionDenied, ValidationError) as error:
-        return forbidden(request, area="group", action="create", reason=_refusal_text(error))
+        ),
+    )
+    if not outcome.ok:
+        return refuse(request, area="group", action="create", reason=outcome.message)
+    group = outcome.value
     messages.success(
         request,
         f"Group {group.name} was created with the reseller preset; adjust it below.",
@@ -118,7 +104,8 @@ def group_update_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = GroupForm(request.POST or None, instance=group)
     status = 200
     if request.method == "POST" and form.is_valid():
-        saved, status = _service_call(
+        saved, status = call_service_on_form(
+            request,
             form,
             lambda: services.group_update(
                 group=group,
@@ -141,14 +128,11 @@ def _confirm(request, *, title, question, button, call, done, redirect_to, cance
     """GET asks; POST does it through the service, or shows why it was refused."""
     error, status = "", 200
     if request.method == "POST":
-        try:
-            call()
-        except (PermissionDenied, ValidationError) as refusal:
-            error = _refusal_text(refusal)
-            status = 403 if isinstance(refusal, PermissionDenied) else 409
-        else:
+        outcome = call_service(request, call)
+        if outcome.ok:
             messages.success(request, done)
             return redirect(redirect_to)
+        error, status = outcome.message, 403 if outcome.status == 403 else 409
     return render(
         request,
         "settings/confirm.html",
@@ -193,7 +177,8 @@ def group_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = RuleForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        rules, status = _service_call(
+        rules, status = call_service_on_form(
+            request,
             form,
             lambda: services.rule_create_many(
                 group=group,
@@ -234,7 +219,8 @@ def group_rule_update_view(request: HttpRequest, pk: int, rule_pk: int) -> HttpR
     form = RuleEditForm(request.POST or None, rule=rule)
     status = 200
     if request.method == "POST" and form.is_valid():
-        saved, status = _service_call(
+        saved, status = call_service_on_form(
+            request,
             form,
             lambda: services.rule_update(
                 rule=rule, **form.service_kwargs(), actor=request.user, address=client_ip(request)

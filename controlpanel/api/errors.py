@@ -18,11 +18,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from permissions.responses import NOT_PERMITTED, call_service
+
 INVALID_INPUT = "The request has errors; see “errors”."
-NOT_PERMITTED = "You may not make this change."
 NON_FIELD = "non_field_errors"
-# Service refusals about the record's state rather than the input.
-CONFLICT_CODES = frozenset({"stale", "last", "state"})
 
 T = TypeVar("T")
 
@@ -62,29 +61,25 @@ def form_errors(form) -> dict[str, list[str]]:
     }
 
 
-def _codes(error: DjangoValidationError) -> set:
-    if hasattr(error, "error_dict"):
-        errors = [e for group in error.error_dict.values() for e in group]
-    else:
-        errors = error.error_list
-    return {getattr(e, "code", None) for e in errors}
-
-
-def run_service(call: Callable[[], T], *, area: str, action: str, conflict: bool = False) -> T:
-    """Call a service and turn its refusals into API errors: not found (outside the
-    actor's scope) 404, PermissionDenied 403 with its reason, ValidationError 400 with
-    field errors, or 409 when it is about the record's state (``conflict`` makes every
+def run_service(
+    request, call: Callable[[], T], *, area: str, action: str, conflict: bool = False
+) -> T:
+    """Call a service through ``permissions.responses.call_service`` (which audits a
+    refusal) and turn what it refused into API errors: not found (outside the actor's
+    scope) 404, PermissionDenied 403 with its reason, ValidationError 400 with field
+    errors, or 409 when it is about the record's state (``conflict`` makes every
     ValidationError a 409, e.g. a delete blocked by rows that still need the record)."""
     try:
-        return call()
+        outcome = call_service(request, call, area=area, action=action)
     except ObjectDoesNotExist:
         raise exceptions.NotFound() from None
-    except DjangoPermissionDenied as error:
-        raise Refused(str(error), area=area, action=action) from None
-    except DjangoValidationError as error:
-        if conflict or _codes(error) & CONFLICT_CODES:
-            raise Conflict(" ".join(error.messages)) from None
-        raise exceptions.ValidationError(field_errors(error)) from None
+    if outcome.ok:
+        return outcome.value
+    if isinstance(outcome.error, DjangoPermissionDenied):
+        raise Refused(outcome.message, area=area, action=action)
+    if conflict or outcome.conflict:
+        raise Conflict(outcome.message)
+    raise exceptions.ValidationError(field_errors(outcome.error))
 
 
 def _errors_of(data) -> dict:

@@ -165,7 +165,7 @@ class GroupViewSet(viewsets.GenericViewSet):
                 )
             return group
 
-        group = run_service(create, area="group", action="create")
+        group = run_service(request, create, area="group", action="create")
         return Response(self._show(self._fresh(group)), status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -202,7 +202,7 @@ class GroupViewSet(viewsets.GenericViewSet):
                     )
             return saved
 
-        group = run_service(update, area="group", action="update")
+        group = run_service(request, update, area="group", action="update")
         return Response(self._show(self._fresh(group)))
 
     def partial_update(self, request, *args, **kwargs):
@@ -211,6 +211,7 @@ class GroupViewSet(viewsets.GenericViewSet):
     def destroy(self, request, *args, **kwargs):
         group = self.get_object()
         run_service(
+            request,
             lambda: services.group_delete(
                 group=group, actor=request.user, address=client_ip(request)
             ),

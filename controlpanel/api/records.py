@@ -302,6 +302,7 @@ class AreaViewSet(viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         values = self._validated()
         row = run_service(
+            request,
             lambda: self.definition.create(
                 actor=request.user, address=client_ip(request), values=values
             ),
@@ -314,6 +315,7 @@ class AreaViewSet(viewsets.GenericViewSet):
         row = self.get_object()
         values = self._validated(row, partial=partial)
         row = run_service(
+            request,
             lambda: self.definition.update(
                 actor=request.user, address=client_ip(request), instance=row, values=values
             ),
@@ -328,6 +330,7 @@ class AreaViewSet(viewsets.GenericViewSet):
     def destroy(self, request, *args, **kwargs):
         row = self.get_object()
         run_service(
+            request,
             lambda: self.definition.delete(
                 actor=request.user, address=client_ip(request), instance=row
             ),
@@ -361,6 +364,7 @@ class ChildRowsViewSet(viewsets.GenericViewSet):
         serializer = self.input_class(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         row = run_service(
+            request,
             lambda: self.child.create(
                 **{self.child.parent_arg: parent},
                 actor=request.user,

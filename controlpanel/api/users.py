@@ -232,7 +232,7 @@ class UserViewSet(viewsets.GenericViewSet):
                 _apply_user_rules(user, values["rules"], actor=actor, address=address)
             return user
 
-        user = run_service(create, area="user", action="create")
+        user = run_service(request, create, area="user", action="create")
         return Response(UserSerializer(self._fresh(user)).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -264,7 +264,7 @@ class UserViewSet(viewsets.GenericViewSet):
                 user = change(user=user, actor=actor, address=address)
             return user
 
-        user = run_service(update, area="user", action="update")
+        user = run_service(request, update, area="user", action="update")
         if user.pk == request.user.pk and getattr(request, "auth", None) is None:
             update_session_auth_hash(request._request, user)  # this session stays
         return Response(UserSerializer(self._fresh(user)).data)
@@ -275,6 +275,7 @@ class UserViewSet(viewsets.GenericViewSet):
     def destroy(self, request, *args, **kwargs):
         target = self.get_object()
         run_service(
+            request,
             lambda: services.user_delete(
                 user=target, actor=request.user, address=client_ip(request)
             ),

@@ -75,9 +75,10 @@ def test_prefix_matches_whole_octets_only():
     assert not allowed("1.1.11.5", "1.1.1.*")
 
 
-def test_empty_whitelist_allows_any_address_and_unknown_address_is_refused_otherwise():
+def test_empty_whitelist_allows_any_address_and_an_unknown_address_is_always_refused():
     assert ip_allowed("203.0.113.5", [])
-    assert ip_allowed(None, [])
+    assert not ip_allowed(None, [])  # fail closed: the same at login and on every request
+    assert not ip_allowed("unknown", [])
     assert not allowed(None, "10.")
     assert not allowed("not-an-ip", "10.")
 

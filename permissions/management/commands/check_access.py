@@ -4,27 +4,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from permissions.areas import ACTIONS, is_area
-from permissions.ipwhitelist import ip_allowed, parse_client_address, typed_entries
+from permissions.ipwhitelist import address_decision, parse_client_address
 from permissions.resolver import effective_permissions
 from permissions.transfer import unknown_action_message, unknown_area_message
 
 EXIT_DENY = 3
 EXIT_BAD_ARGUMENTS = 2
-
-
-def whitelist_decision(address: str, whitelist) -> tuple[bool, str]:
-    """Whether ``address`` passes the stored whitelist, and the reason line that says why.
-    Each entry is tried with ``ip_allowed`` itself, so the answer is the middleware's."""
-    if not whitelist:
-        return True, f"whitelist: empty, so any address may sign in ({address} included)"
-    for item in whitelist:
-        if ip_allowed(address, [item]):
-            shown = item["entry"]
-            if shown != item["network"]:
-                shown = f"{shown} (= {item['network']})"
-            return True, f"whitelist: {address} matches {shown}"
-    entries = ", ".join(typed_entries(whitelist))
-    return False, f"whitelist: {address} not in whitelist (entries: {entries})"
 
 
 class Command(BaseCommand):
@@ -60,9 +45,10 @@ class Command(BaseCommand):
         decision = effective_permissions(user).explain(area, action)
         allowed, reasons = decision.allowed, list(decision.reasons)
         if ip is not None:
-            address_allowed, reason = whitelist_decision(ip, user.ip_whitelist)
-            allowed = allowed and address_allowed
-            reasons.append(reason)
+            # the same decision as the login and every request (permissions.ipwhitelist)
+            address = address_decision(ip, user.ip_whitelist)
+            allowed = allowed and address.allowed
+            reasons.append(f"whitelist: {address.reason}")
         self.stdout.write("ALLOW" if allowed else "DENY")
         for reason in reasons:
             self.stdout.write(reason)
