@@ -23,10 +23,10 @@ from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
 from permissions.responses import forbidden
 from permissions.selectors import access_data, groups_overview, permission_grid
-from permissions.services import actor_context, ensure_may_manage_user
+from permissions.services import may_edit_user, may_manage_user, may_manage_users
 
 from . import lifecycle, services
-from .forms import UserForm, UserPasswordForm, password_requirements
+from .forms import UserForm, UserListFilterForm, UserPasswordForm, password_requirements
 from .lockout import locked_out_emails
 from .models import User
 from .selectors import user_list, users_visible_to
@@ -44,16 +44,16 @@ def _target(request: HttpRequest, pk: int) -> User:
 
 
 def _refusal(request: HttpRequest, target: User, *, own_access: bool = False) -> str:
-    """Why the actor may not change this user, or an empty string."""
-    try:
-        ensure_may_manage_user(actor_context(request.user), target, own_access=own_access)
-    except PermissionDenied as error:
-        return str(error)
-    return ""
+    """Why the actor may not change this user, or an empty string (the services'
+    answer; the view's decorator has checked the action)."""
+    return may_manage_user(request.user, target, own_access=own_access).reason
 
 
 def _refused(request: HttpRequest, action: str, reason: str) -> HttpResponse:
-    return forbidden(request, area="user", action=action, reason=reason)
+    """A refusal about the target (an administrator, a user holding more, oneself): the
+    actor holds ``action`` on users (the middleware checked), so the page gives only this
+    reason and names no missing permission, which would contradict it."""
+    return forbidden(request, area=None, action=None, reason=reason)
 
 
 def _service_call(form, call, field_map=None):
@@ -68,12 +68,33 @@ def _service_call(form, call, field_map=None):
         return None, 409 if getattr(error, "code", None) in CONFLICTS else 200
 
 
+# The sortable columns: (label, sort key).
+SORTABLE = {"name": "Name", "email": "E-mail", "last_login": "Last sign-in"}
+
+
+def _sort_headers(filters: UserListFilterForm, sort: str) -> dict[str, dict]:
+    """Each sortable column's link (the other direction when it is the current sort,
+    ascending otherwise; back to page 1) and its aria-sort direction."""
+    headers = {}
+    for key, label in SORTABLE.items():
+        current = sort.lstrip("-") == key
+        descending = current and sort.startswith("-")
+        next_sort = f"-{key}" if current and not descending else key
+        headers[key] = {
+            "label": label,
+            "url": f"?{urlencode(filters.query(sort=next_sort))}",
+            "direction": ("descending" if descending else "ascending") if current else "",
+        }
+    return headers
+
+
 @requires("user", "read")
 @require_GET
 def user_list_view(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "")
-    users = user_list(request.user, search=search)
-    if search.strip():
+    filters = UserListFilterForm(request.GET, actor=request.user)
+    applied = filters.applied()
+    users = user_list(request.user, **applied)
+    if applied["search"]:
         # No exact count under a substring match: it would scan the whole user table.
         try:
             page = UncountedPage(users, request.GET.get("page"), USERS_PER_PAGE)
@@ -81,14 +102,27 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
             page = UncountedPage(users, 1, USERS_PER_PAGE)
     else:
         page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+    people = list(page.object_list)
+    # The row's Edit and Password links: the services' answer, for the page's users only.
+    answers = may_manage_users(request.user, people, action="update")
+    for person in people:
+        person.edit_answer = answers[person.pk]
+    query = urlencode(filters.query())
     return render(
         request,
         "settings/users.html",
         {
             "page": page,
-            "locked": locked_out_emails(person.email for person in page),
-            "search": search.strip(),
-            "page_query": f"{urlencode({'q': search.strip()})}&" if search.strip() else "",
+            "people": people,
+            "filters": filters,
+            "current": filters.query(),
+            "filtered": any(applied[name] for name in ("role", "status", "group", "reseller")),
+            "headers": _sort_headers(filters, applied["sort"]),
+            "sort": applied["sort"],
+            "group_choices": Group.objects.order_by("name").values_list("pk", "name"),
+            "locked": locked_out_emails(person.email for person in people),
+            "search": applied["search"],
+            "page_query": f"{query}&" if query else "",
             # the groups column is shown only to those who may read groups
             "groups": groups_overview() if request.access.can("group", "read") else None,
         },
@@ -143,7 +177,8 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def user_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
-    may_update = request.access.can("user", "update")
+    edit = may_edit_user(request.user, target)
+    rules = may_manage_user(request.user, target, action="update", own_access=True)
     return render(
         request,
         "settings/user_detail.html",
@@ -152,8 +187,11 @@ def user_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "groups": target.access_groups.order_by("name"),
             "rules": target.access_rules.order_by("area", "effect"),
             "rule_form": RuleForm(),
-            "refusal": _refusal(request, target) if may_update else "",
-            "may_edit_rules": may_update and not _refusal(request, target, own_access=True),
+            "edit": edit,
+            "delete": may_manage_user(request.user, target, action="delete"),
+            # said once on the page: why someone who may update users cannot change this one
+            "refusal": "" if edit or edit.lacks else edit.reason,
+            "may_edit_rules": bool(rules),
         },
     )
 
@@ -162,8 +200,8 @@ def user_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def user_update_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
-    if reason := _refusal(request, target):
-        return _refused(request, "update", reason)
+    if not (edit := may_edit_user(request.user, target)):
+        return _refused(request, "update", edit.reason)
     address = client_ip(request)
     form = UserForm(
         request.POST or None, actor=request.user, instance=target, client_address=address
@@ -194,8 +232,8 @@ def user_password_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
     if target.pk == request.user.pk:
         return _refused(request, "update", services.SELF_RESET_REFUSED)
-    if reason := _refusal(request, target):
-        return _refused(request, "update", reason)
+    if not (edit := may_edit_user(request.user, target)):
+        return _refused(request, "update", edit.reason)
     form = UserPasswordForm(target, request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
