@@ -217,6 +217,8 @@ class UserForm(forms.Form):
         if not actor.is_administrator:
             self.fields["role"].choices = [(Role.USER, Role.USER.label)]
             self.fields["role"].initial = Role.USER
+            # a warning about a choice the form does not offer would only confuse
+            self.fields["role"].help_text = ""
             self.fields["role"].error_messages["invalid_choice"] = (
                 "Only an administrator can make someone an administrator."
             )
@@ -346,7 +348,7 @@ class UserListFilterForm(forms.Form):
         self.resellers = {str(r.pk): r for r in reseller_filter_choices(actor)}
         reseller_choices = [("", "Any reseller")]
         if actor.reseller_id is None:
-            reseller_choices.append((NO_RESELLER, "None (not limited to a reseller)"))
+            reseller_choices.append((NO_RESELLER, "No reseller"))
         reseller_choices += [(pk, reseller.name) for pk, reseller in self.resellers.items()]
         self.fields["reseller"].choices = reseller_choices
         for name, message in FILTER_ERRORS.items():
