@@ -1,7 +1,7 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.db import models
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils.crypto import salted_hmac
 
@@ -113,6 +113,17 @@ class User(AbstractBaseUser):
             models.Index(DISPLAY_NAME_KEY, F("id"), name="user_display_name_idx"),
             models.Index(
                 F("last_login").asc(nulls_first=True), F("id").asc(), name="user_last_login_idx"
+            ),
+            # The filters: a page and its count read an index, not the table. Deactivated
+            # and invited users are few: partial indexes of just them.
+            models.Index(fields=["role", "email"], name="user_role_email_idx"),
+            models.Index(
+                fields=["email"], condition=Q(is_active=False), name="user_deactivated_idx"
+            ),
+            models.Index(
+                fields=["email"],
+                condition=Q(password__startswith=UNUSABLE_PASSWORD_PREFIX, last_login__isnull=True),
+                name="user_never_signed_in_idx",
             ),
         ]
 

@@ -4,6 +4,8 @@ deactivate/delete, user-level rules and the effective-permission grid.
 Views stay thin: forms clean input, ``accounts.services`` decides and writes, and a
 refusal from a service is shown on the form with its reason."""
 
+from html import escape
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -88,6 +91,19 @@ def _sort_headers(filters: UserListFilterForm, sort: str) -> dict[str, dict]:
     return headers
 
 
+def _options(choices, selected) -> str:
+    """A select's options, built here with the standard library's escaping: a template loop
+    (or ``format_html`` per option) over a thousand groups was most of the list's time,
+    measured at 100,000 users and 1,000 groups."""
+    selected = str(selected)
+    html = "".join(
+        f'<option value="{escape(str(value))}"{" selected" if str(value) == selected else ""}>'
+        f"{escape(str(label))}</option>"
+        for value, label in choices
+    )
+    return mark_safe(html)  # noqa: S308 (every value and label escaped above)
+
+
 @requires("user", "read")
 @require_GET
 def user_list_view(request: HttpRequest) -> HttpResponse:
@@ -107,7 +123,8 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
     answers = may_manage_users(request.user, people, action="update")
     for person in people:
         person.edit_answer = answers[person.pk]
-    query = urlencode(filters.query())
+    current = filters.query()
+    query = urlencode(current)
     return render(
         request,
         "settings/users.html",
@@ -115,11 +132,20 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
             "page": page,
             "people": people,
             "filters": filters,
-            "current": filters.query(),
+            "options": {
+                "role": _options(filters.fields["role"].choices, current.get("role", "")),
+                "status": _options(filters.fields["status"].choices, current.get("status", "")),
+                "group": _options(
+                    [("", "Any group"), *Group.objects.order_by("name").values_list("pk", "name")],
+                    current.get("group", ""),
+                ),
+                "reseller": _options(
+                    filters.fields["reseller"].choices, current.get("reseller", "")
+                ),
+            },
             "filtered": any(applied[name] for name in ("role", "status", "group", "reseller")),
             "headers": _sort_headers(filters, applied["sort"]),
             "sort": applied["sort"],
-            "group_choices": Group.objects.order_by("name").values_list("pk", "name"),
             "locked": locked_out_emails(person.email for person in people),
             "search": applied["search"],
             "page_query": f"{query}&" if query else "",
@@ -397,7 +423,6 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
             "what_if": what_if,
             # Rendered with a plain loop: one widget template per group costs a second
             # at a thousand groups.
-            "group_choices": Group.objects.order_by("name").values_list("pk", "name"),
             "chosen_ids": chosen_ids,
         },
     )

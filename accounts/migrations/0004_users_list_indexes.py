@@ -1,4 +1,5 @@
-"""Indexes the users list sorts by (name, last sign-in) at 100,000 users.
+"""Indexes the users list sorts (name, last sign-in) and filters (role, deactivated,
+invited) by at 100,000 users.
 
 ``user_last_login_idx`` is written by hand: PostgreSQL needs ``NULLS FIRST`` for the index to
 serve "oldest sign-in first, never signed in before everyone", and SQLite refuses the words
@@ -57,5 +58,25 @@ class Migration(migrations.Migration):
             database_operations=[
                 migrations.RunPython(create_last_login_index, drop_last_login_index),
             ],
+        ),
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(fields=["role", "email"], name="user_role_email_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(("is_active", False)),
+                fields=["email"],
+                name="user_deactivated_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="user",
+            index=models.Index(
+                condition=models.Q(("last_login__isnull", True), ("password__startswith", "!")),
+                fields=["email"],
+                name="user_never_signed_in_idx",
+            ),
         ),
     ]
