@@ -423,6 +423,7 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
             "what_if": what_if,
             # Rendered with a plain loop: one widget template per group costs a second
             # at a thousand groups.
+            "group_choices": Group.objects.order_by("name").values_list("pk", "name"),
             "chosen_ids": chosen_ids,
         },
     )
