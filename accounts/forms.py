@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.forms.boundfield import BoundField
 
 from permissions.client_ip import client_ip
 from permissions.forms import VersionField
@@ -12,12 +13,14 @@ from permissions.ipwhitelist import (
     typed_entries,
 )
 from permissions.models import Group
+from permissions.services import groups_beyond_reach
 from resellers.models import Reseller
 
 from . import reauth
 from .identity import canonical_email
 from .models import Role, User
 from .passwords import MAX_PASSWORD_LENGTH
+from .selectors import DEFAULT_SORT, NO_RESELLER, SORTS, STATUS_CHOICES, reseller_filter_choices
 from .timezones import timezone_names, validate_timezone
 
 INVALID_LOGIN = "Please enter a correct e-mail address and password."
@@ -120,16 +123,27 @@ def password_requirements() -> list[str]:
     return password_validation.password_validators_help_texts()
 
 
-def _password_widget(name: str) -> forms.PasswordInput:
-    """The requirements ride in ``title`` (hover) and in a help block revealed by CSS on
-    hover and focus, which the input names as its description."""
-    return forms.PasswordInput(
-        attrs={
-            "autocomplete": "new-password",
-            "title": " ".join(password_requirements()),
-            "aria-describedby": f"id_{name}_requirements",
-        }
+# The one requirements hint of a pair of new-password fields (templates/settings).
+PASSWORD_REQUIREMENTS_ID = "password-requirements"  # noqa: S105 (an element id)
+
+
+class PasswordBoundField(BoundField):
+    """A new-password input described by the requirements hint as well as by its own
+    help text and errors (Django names those two; a fixed ``aria-describedby`` on the
+    widget would hide the errors from screen readers)."""
+
+    @property
+    def aria_describedby(self):
+        return " ".join(filter(None, [super().aria_describedby, PASSWORD_REQUIREMENTS_ID]))
+
+
+def _password_widget(field: forms.Field) -> None:
+    """The requirements ride in ``title`` (hover) and in a hint revealed by CSS on hover
+    and focus, which the input names as part of its description."""
+    field.widget = forms.PasswordInput(
+        attrs={"autocomplete": "new-password", "title": " ".join(password_requirements())}
     )
+    field.bound_field_class = PasswordBoundField
 
 
 def whitelist_lines(text: str) -> list[str]:
@@ -217,12 +231,14 @@ class UserForm(forms.Form):
         if instance is None:
             del self.fields["updated_at"]
             for name in ("password1", "password2"):
-                self.fields[name].widget = _password_widget(name)
+                _password_widget(self.fields[name])
         else:
             del self.fields["password1"], self.fields["password2"]
         if not actor.is_administrator:
             self.fields["role"].choices = [(Role.USER, Role.USER.label)]
             self.fields["role"].initial = Role.USER
+            # a warning about a choice the form does not offer would only confuse
+            self.fields["role"].help_text = ""
             self.fields["role"].error_messages["invalid_choice"] = (
                 "Only an administrator can make someone an administrator."
             )
@@ -231,6 +247,27 @@ class UserForm(forms.Form):
                     del self.fields[name]
         if actor.reseller_id is not None:
             del self.fields["reseller"]  # forced to the actor's own reseller
+        # Groups the actor could not add this user to, with why: offered disabled, by the
+        # same check that refuses the save (groups the user already has are not added).
+        self.group_refusals = {}
+        if "groups" in self.fields:
+            kept = [group.pk for group in initial.get("groups", [])]
+            self.group_refusals = groups_beyond_reach(actor, keep=kept)
+
+    def group_options(self) -> list[dict]:
+        """Every group as the form offers it: ticked or not, and the reason when it may
+        not be chosen. A plain list for a template loop: a widget template per group
+        costs a second at a thousand groups."""
+        chosen = {str(value) for value in self["groups"].value() or []}
+        return [
+            {
+                "pk": pk,
+                "name": name,
+                "checked": str(pk) in chosen,
+                "reason": self.group_refusals.get(pk, ""),
+            }
+            for pk, name in self.fields["groups"].queryset.values_list("pk", "name")
+        ]
 
     @property
     def is_self(self) -> bool:
@@ -296,5 +333,101 @@ class UserPasswordForm(SetPasswordForm):
     def __init__(self, user, *args, **kwargs):
         super().__init__(user, *args, **kwargs)
         for name in ("new_password1", "new_password2"):
-            self.fields[name].widget = _password_widget(name)
+            _password_widget(self.fields[name])
             self.fields[name].help_text = ""
+
+
+# --- The users list's filters ------------------------------------------------------------
+
+SEARCH_MAX_LENGTH = 100
+FILTER_ERRORS = {
+    "role": "“%(value)s” is not a role; choose Administrator or User.",
+    "status": "“%(value)s” is not a status; choose active, invited, deactivated or locked.",
+    "group": "There is no group “%(value)s”; it may have been deleted.",
+    "reseller": "“%(value)s” is not one of the resellers whose users you see.",
+    "sort": (
+        "“%(value)s” is not a sort; sort by name, email or last_login, with a minus sign "
+        "for the reverse order (e.g. -last_login)."
+    ),
+}
+
+
+class UserListFilterForm(forms.Form):
+    """The users list's search, filters and sort, read from the query string (so a list
+    can be bookmarked). A value that is not understood is named and ignored; the others
+    still apply."""
+
+    q = forms.CharField(label="Search", required=False, max_length=SEARCH_MAX_LENGTH)
+    role = forms.ChoiceField(label="Role", required=False, choices=[("", "Any role")])
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status")])
+    group = forms.CharField(label="Group", required=False, max_length=20)
+    reseller = forms.ChoiceField(label="Reseller", required=False)
+    sort = forms.ChoiceField(label="Sort", required=False)
+
+    def __init__(self, data, *, actor):
+        super().__init__(data)
+        self.fields["role"].choices += Role.choices
+        self.fields["status"].choices += STATUS_CHOICES
+        self.fields["sort"].choices = [(key, key) for key in SORTS]
+        self.resellers = {str(r.pk): r for r in reseller_filter_choices(actor)}
+        reseller_choices = [("", "Any reseller")]
+        if actor.reseller_id is None:
+            reseller_choices.append((NO_RESELLER, "No reseller"))
+        reseller_choices += [(pk, reseller.name) for pk, reseller in self.resellers.items()]
+        self.fields["reseller"].choices = reseller_choices
+        for name, message in FILTER_ERRORS.items():
+            self.fields[name].error_messages["invalid_choice"] = message
+        self.fields["group"].error_messages["max_length"] = FILTER_ERRORS["group"] % {
+            "value": (data or {}).get("group", "")[:40]
+        }
+        self.fields["q"].error_messages["max_length"] = (
+            f"Search for at most {SEARCH_MAX_LENGTH} characters."
+        )
+
+    def clean_group(self) -> Group | None:
+        """The group itself: one query by id (the choices are not listed up front, there
+        may be a thousand groups)."""
+        value = self.cleaned_data["group"].strip()
+        if not value:
+            return None
+        # ids only: a bigger number than any id would be an error on PostgreSQL
+        group = None
+        if value.isdigit() and len(value) <= 18:
+            group = Group.objects.filter(pk=int(value)).first()
+        if group is None:
+            raise forms.ValidationError(FILTER_ERRORS["group"], params={"value": value})
+        return group
+
+    def applied(self) -> dict:
+        """The values to list by: each valid one, the default for each that is not."""
+        self.is_valid()
+        data = {name: value for name, value in self.cleaned_data.items() if value}
+        reseller = data.get("reseller")
+        return {
+            "search": (data.get("q") or "").strip(),
+            "role": data.get("role", ""),
+            "status": data.get("status", ""),
+            "group": data.get("group"),
+            "reseller": self.resellers.get(reseller, reseller) if reseller else None,
+            "sort": data.get("sort") or DEFAULT_SORT,
+        }
+
+    def query(self, **changes) -> dict:
+        """The query string parameters of the list as applied, with ``changes`` (a value
+        of None drops that parameter): for sort links, paging and bookmarks."""
+        self.is_valid()
+        params = {}
+        for name in ("q", "role", "status", "group", "reseller", "sort"):
+            value = self.cleaned_data.get(name)
+            if name == "group" and value is not None:
+                value = value.pk
+            if name == "q":
+                value = (value or "").strip()
+            if value not in (None, "") and not (name == "sort" and value == DEFAULT_SORT):
+                params[name] = value
+        for name, value in changes.items():
+            if value is None or (name == "sort" and value == DEFAULT_SORT):
+                params.pop(name, None)
+            else:
+                params[name] = value
+        return params

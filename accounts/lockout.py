@@ -101,3 +101,15 @@ def failures_for(email: str) -> int:
         .aggregate(failures=Sum("failures_since_start"))["failures"]
     )
     return total or 0
+
+
+def locked_out_usernames():
+    """The account keys (case-folded e-mails) locked out now, as a subquery a users list
+    filters by: ``email__in=locked_out_usernames()``."""
+    return (
+        _recent_attempts()
+        .values("username")
+        .annotate(failures=Sum("failures_since_start"))
+        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+        .values("username")
+    )

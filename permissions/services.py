@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import User
 
@@ -40,6 +41,7 @@ TARGET_HOLDS_MORE = (
     "all of a user's permissions, can change that user."
 )
 GRANT_NOT_HELD = "You cannot {doing}: it would grant {missing}, which you do not hold yourself."
+GROUP_BEYOND_REACH = "grants {missing}, which you do not hold"
 STALE_GROUP = (
     "This group was changed by someone else after you opened the form. Nothing was saved; "
     "reload the page to see the current values and make your change again."
@@ -169,13 +171,24 @@ def _merge(*grants: Grants) -> Grants:
     return merged
 
 
+def missing_from(ctx: ActorContext, grants: Grants) -> Grants:
+    """The part of ``grants`` the actor does not hold themselves (empty when none)."""
+    if ctx.unlimited:
+        return {}
+    missing = {area: mask & ~ctx.access.mask(area) for area, mask in grants.items()}
+    return {area: mask for area, mask in missing.items() if mask}
+
+
 def ensure_holds(ctx: ActorContext, grants: Grants, *, doing: str) -> None:
     """Refuse unless the actor holds every (area, action) in ``grants`` themselves."""
-    if ctx.unlimited:
-        return
-    missing = {area: mask & ~ctx.access.mask(area) for area, mask in grants.items()}
-    if any(missing.values()):
+    if missing := missing_from(ctx, grants):
         raise PermissionDenied(GRANT_NOT_HELD.format(doing=doing, missing=describe(missing)))
+
+
+def _group_grant(group: GroupData, rules: list[RuleData]) -> Grants:
+    """What membership of this group alone grants (its own rules, denies included): the
+    grant checked for every group a user is added to."""
+    return grants_of([group], [rule for rule in rules if rule.group == group.name])
 
 
 def ensure_group_change_held(
@@ -217,16 +230,24 @@ def ensure_user_access_change_held(
         return
     __, after_rules = after
     for group in added_groups:
-        own_rules = [rule for rule in after_rules if rule.group == group.name]
         ensure_holds(
-            ctx, grants_of([group], own_rules), doing=f"add the user to the group {group.name}"
+            ctx,
+            _group_grant(group, after_rules),
+            doing=f"add the user to the group {group.name}",
         )
     ensure_holds(ctx, gained(grants_of(*before), grants_of(*after)), doing=doing)
 
 
-def ensure_may_manage_user(ctx: ActorContext, target: User, *, own_access: bool = False) -> None:
+def ensure_may_manage_user(
+    ctx: ActorContext,
+    target: User,
+    *,
+    own_access: bool = False,
+    target_access: EffectivePermissions | None = None,
+) -> None:
     """Whether the actor may change this user at all. ``own_access``: the change touches
-    the target's role, groups, rules or IP whitelist."""
+    the target's role, groups, rules or IP whitelist. ``target_access``: the target's
+    permissions when the caller loaded them in bulk (read from the database otherwise)."""
     if ctx.reseller_id is not None and target.reseller_id != ctx.reseller_id:
         raise PermissionDenied(OUTSIDE_RESELLER)
     if ctx.unlimited:
@@ -239,7 +260,8 @@ def ensure_may_manage_user(ctx: ActorContext, target: User, *, own_access: bool 
         return
     # Whoever can reset a password or change an e-mail can become that user: so a
     # non-administrator manages only users whose permissions they hold themselves.
-    target_access = load_from_database(target)
+    if target_access is None:
+        target_access = load_from_database(target)
     missing = {
         area.key: target_access.mask(area.key) & ~ctx.access.mask(area.key) for area in all_areas()
     }
@@ -247,6 +269,138 @@ def ensure_may_manage_user(ctx: ActorContext, target: User, *, own_access: bool 
         raise PermissionDenied(
             TARGET_HOLDS_MORE.format(user=target.display_name, missing=describe(missing))
         )
+
+
+# --- Read-only answers for pages --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Whether the actor may do something, and why not, for a page to show (a link offered
+    or not, a choice disabled with its reason), decided by the checks the writes apply.
+    ``lacks`` is the (area, action) the actor is missing when that is the reason; None
+    when the refusal is about the target (an administrator, a user holding more, another
+    reseller's user): nothing the actor could be granted would change it."""
+
+    allowed: bool
+    reason: str = ""
+    lacks: tuple[str, str] | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Answer(True)
+
+
+def _users_access(targets) -> dict[int, EffectivePermissions]:
+    """What each of these users may do, from their groups and own rules (the pure
+    resolver, without the role gate, as ``load_from_database`` does for one user): two
+    queries for any number of users."""
+    ids = [target.pk for target in targets]
+    if not ids:
+        return {}
+    groups_of: dict[int, list[GroupData]] = {}
+    names: dict[int, str] = {}
+    for user_id, group_id, name, defaults in Group.members.through.objects.filter(
+        user_id__in=ids
+    ).values_list("user_id", "group_id", "group__name", "group__defaults"):
+        groups_of.setdefault(user_id, []).append(GroupData(name, defaults))
+        names[group_id] = name
+    group_rules: dict[str, list[RuleData]] = {}
+    own_rules: dict[int, list[RuleData]] = {}
+    for group_id, user_id, area, actions, effect in Rule.objects.filter(
+        Q(group_id__in=list(names)) | Q(user_id__in=ids)
+    ).values_list("group_id", "user_id", "area", "actions", "effect"):
+        if group_id is not None:
+            name = names[group_id]
+            group_rules.setdefault(name, []).append(RuleData(area, actions, effect, name))
+        else:
+            own_rules.setdefault(user_id, []).append(RuleData(area, actions, effect))
+    access = {}
+    for pk in ids:
+        groups = groups_of.get(pk, [])
+        rules = [rule for group in groups for rule in group_rules.get(group.name, [])]
+        access[pk] = resolve(groups, rules + own_rules.get(pk, []))
+    return access
+
+
+def may_manage_users(
+    actor, targets, *, action: str | None = None, own_access: bool = False
+) -> dict[int, Answer]:
+    """Read-only: for each of these users (by id), whether the actor may change them, by
+    ``ensure_may_manage_user``, the check every write to a user applies; with ``action``,
+    also whether the actor holds that action on users. A constant number of queries
+    whatever the number of users (a page of the users list)."""
+    targets = list(targets)
+    try:
+        ctx = actor_context(actor)
+    except PermissionDenied as error:
+        return {target.pk: Answer(False, str(error)) for target in targets}
+    if action is not None:
+        try:
+            ctx.require("user", action)
+        except PermissionDenied as error:
+            refused = Answer(False, str(error), lacks=("user", action))
+            return {target.pk: refused for target in targets}
+    access = {}
+    if not ctx.unlimited:
+        access = _users_access(
+            [t for t in targets if not t.is_administrator and t.pk != ctx.user.pk]
+        )
+    answers = {}
+    for target in targets:
+        try:
+            ensure_may_manage_user(
+                ctx, target, own_access=own_access, target_access=access.get(target.pk)
+            )
+        except PermissionDenied as error:
+            answers[target.pk] = Answer(False, str(error))
+        else:
+            answers[target.pk] = ALLOWED
+    return answers
+
+
+def may_manage_user(
+    actor, target: User, *, action: str | None = None, own_access: bool = False
+) -> Answer:
+    """``may_manage_users`` for one user."""
+    return may_manage_users(actor, [target], action=action, own_access=own_access)[target.pk]
+
+
+def may_edit_user(actor, target: User) -> Answer:
+    """Whether the actor may open this user's edit form and save it: update on users, and
+    a target they may manage. A refusal about the target carries no ``lacks``."""
+    return may_manage_user(actor, target, action="update")
+
+
+def groups_beyond_reach(actor, *, keep=()) -> dict[int, str]:
+    """Read-only: the groups the actor could not add a user to, by id, each with the
+    reason ("grants delete on Billing, which you do not hold"), by the very check
+    ``ensure_user_access_change_held`` applies to every group added. ``keep``: ids of the
+    groups the user already has, which are not being added. Empty for an administrator.
+    Three queries: the actor's access, every group and every group rule."""
+    ctx = actor_context(actor)
+    if ctx.unlimited:
+        return {}
+    keep = set(keep)
+    groups = {
+        pk: GroupData(name, defaults)
+        for pk, name, defaults in Group.objects.values_list("id", "name", "defaults")
+        if pk not in keep
+    }
+    rules: dict[int, list[RuleData]] = {}
+    for group_id, area, actions, effect in Rule.objects.filter(group__isnull=False).values_list(
+        "group_id", "area", "actions", "effect"
+    ):
+        if group_id in groups:
+            name = groups[group_id].name
+            rules.setdefault(group_id, []).append(RuleData(area, actions, effect, name))
+    reasons = {}
+    for pk, group in groups.items():
+        if missing := missing_from(ctx, _group_grant(group, rules.get(pk, []))):
+            reasons[pk] = GROUP_BEYOND_REACH.format(missing=describe(missing))
+    return reasons
 
 
 def ensure_fresh(current: datetime.datetime, expected: datetime.datetime | None, message: str):
