@@ -173,6 +173,7 @@ OTP_LOGIN_TIMEOUT = 300  # seconds between the password step and the code
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "controlpanel.views.csrf_failure"
 # An idle timeout: accounts.middleware.SessionActivityMiddleware saves a signed-in
 # session at most every SESSION_TOUCH_INTERVAL seconds, which pushes its expiry on by
 # SESSION_COOKIE_AGE; saving on every request would write on every request.
