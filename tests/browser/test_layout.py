@@ -91,13 +91,15 @@ def test_key_pages_as_screenshots(new_page, admin, password, viewport, screensho
         assert sideways_scroll(page) <= 0, url
 
 
-def test_the_phone_menu_opens_without_javascript(new_page, admin, password):
+def test_the_phone_menu_opens_without_javascript(new_page, admin, password, screenshot_dir):
     page = sign_in_at(new_page, admin, password, PHONE)
     nav = page.get_by_role("navigation", name="Main")
     users = nav.get_by_role("link", name="Users")
     assert not users.is_visible()
     nav.get_by_text("Menu").click()
     assert users.is_visible()
+    assert sideways_scroll(page) <= 0
+    page.screenshot(path=str(screenshot_dir / "layout-menu-open-390.png"))
     context = page.context
     context.close()
 
