@@ -65,8 +65,15 @@ def test_every_page_passes_axe_for_a_limited_user(new_page, admin, staff, passwo
     assert_accessible(signed_in(new_page, staff, password), limited_pages(world))
 
 
-def test_every_page_passes_axe_before_signing_in(new_page):
-    assert_accessible(new_page(), VISITOR_PAGES)
+def test_every_page_passes_axe_before_signing_in(new_page, admin, mailbox):
+    page = new_page()
+    assert_accessible(page, VISITOR_PAGES)
+    # The page of the e-mailed reset link, reached as a person reaches it.
+    page.goto("/accounts/password-reset/")
+    page.fill("input[name=email]", admin.email)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/password-reset/sent/")
+    assert_accessible(page, [mailbox.link_to(admin.email)])
 
 
 def test_the_phone_layout_passes_axe_with_the_menu_open(new_page, admin, password):
