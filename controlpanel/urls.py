@@ -8,6 +8,7 @@ from .api.docs import api_docs
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.health, name="health"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("accounts/tokens/", include("accounts.token_urls")),
     path("api/cp/", include("controlpanel.api.urls")),

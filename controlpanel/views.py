@@ -1,9 +1,11 @@
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from controlpanel.areas.summary import area_summaries
 from permissions.access import public, self_service
@@ -42,3 +44,29 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+@public
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the SVG icon."""
+    return redirect(static("favicon.svg"), permanent=True)
+
+
+CSRF_FAILED = "The form could not be sent, and nothing was changed."
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: say plainly what happened (the form expired, or it was sent from
+    another site) and offer the form again, instead of Django's bare debugging page. (The
+    JSON API never gets here: its views are exempt and authenticate by token or session.)"""
+    referer = request.META.get("HTTP_REFERER", "")
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    context = {
+        "message": CSRF_FAILED,
+        "form_url": referer if referer and same_site else request.path,
+        "reason": reason,
+    }
+    return render(request, "csrf_failure.html", context, status=403)

@@ -1,7 +1,8 @@
 from django.conf import settings
-from django.urls import NoReverseMatch, get_urlconf, reverse
+from django.urls import NoReverseMatch, get_urlconf, resolve, reverse
 from django.utils.functional import SimpleLazyObject
 
+from .access import AreaAction, AreaByMethod, declaration_of
 from .areas import all_areas
 from .resolver import effective_permissions
 
@@ -28,8 +29,35 @@ def _navigation(request):
     ]
 
 
+# Pages that are not an area's list but belong in the navigation (URL name, label). Each is
+# shown to whoever the resolver lets through the page's own URL declaration, so the link
+# and the page never disagree.
+NAV_PAGES = (("access-review", "Access review"),)
+
+
+def _page_allowed(access, url: str) -> bool:
+    declaration = declaration_of(resolve(url).func)
+    if isinstance(declaration, AreaAction | AreaByMethod):
+        return access.can(declaration.area, declaration.action_for("GET"))
+    return declaration is not None
+
+
+def _navigation_pages(request):
+    access = getattr(request, "access", None) or effective_permissions(request.user)
+    pages = []
+    for name, label in NAV_PAGES:
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        if _page_allowed(access, url):
+            pages.append({"label": label, "url": url})
+    return pages
+
+
 def access(request):
-    """``access`` (the resolved permissions) and ``nav_areas`` (areas the user may read)."""
+    """``access`` (the resolved permissions), ``nav_areas`` (areas the user may read) and
+    ``nav_pages`` (other pages of the navigation the user may open)."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     return {
@@ -37,4 +65,5 @@ def access(request):
             lambda: getattr(request, "access", None) or effective_permissions(request.user)
         ),
         "nav_areas": SimpleLazyObject(lambda: _navigation(request)),
+        "nav_pages": SimpleLazyObject(lambda: _navigation_pages(request)),
     }

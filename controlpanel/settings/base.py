@@ -199,6 +199,7 @@ PASSWORD_RESET_LIMIT_WINDOW = env.int("PASSWORD_RESET_LIMIT_WINDOW", default=360
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "controlpanel.views.csrf_failure"
 # An idle timeout: accounts.middleware.SessionActivityMiddleware saves a signed-in
 # session at most every SESSION_TOUCH_INTERVAL seconds, which pushes its expiry on by
 # SESSION_COOKIE_AGE; saving on every request would write on every request.
