@@ -363,7 +363,7 @@ def test_a_form_left_open_across_a_new_sign_in_says_it_expired_then_works_after_
     other_tab.fill("input[name=name]", "Samuel Staff")
     other_tab.click("main form button:has-text('Save')")
     expect(other_tab.locator("h1")).to_have_text("This form has expired")
-    assert "Nothing was saved." in other_tab.inner_text("main")
+    assert "nothing was changed" in other_tab.inner_text("main")
     _screenshot(other_tab, "csrf-form-expired")
 
     other_tab.go_back()
