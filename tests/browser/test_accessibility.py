@@ -3,16 +3,15 @@ in: no violation of impact "serious" or "critical" (labels, contrast, landmarks,
 A failure prints each rule, the page and the elements at fault."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.test import override_settings
 
 from permissions.audit import AuditEntry
 
+from .axe import audit_current
 from .pages import VISITOR_PAGES, admin_pages, build_world, limited_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-BLOCKING = {"serious", "critical"}
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 860}
 
@@ -28,18 +27,6 @@ def audit(page, paths) -> str:
     for url in paths:
         page.goto(url)
         found += audit_current(page).splitlines()
-    return "\n".join(found)
-
-
-def audit_current(page) -> str:
-    """The serious or critical violations of the page as it is now, one a line."""
-    found = []
-    for violation in Axe().run(page).response["violations"]:
-        if violation["impact"] not in BLOCKING:
-            continue
-        targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
-        where = page.url.split("/", 3)[-1]
-        found.append(f"/{where}: {violation['id']} ({violation['impact']}) at {targets}")
     return "\n".join(found)
 
 

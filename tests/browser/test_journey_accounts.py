@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from accounts.forms import INVALID_LOGIN
 from accounts.link_views import EMAIL_VERIFIED, INVITE_DONE, RESET_DONE
 from accounts.tokens import InviteTokens
+from tests.browser.axe import assert_accessible_now
 from tests.browser.conftest import SCREENSHOTS
 from tests.factories import AdminFactory
 
@@ -37,6 +38,7 @@ def _sign_out(page) -> None:
 
 
 def _choose_password(page, secret: str) -> None:
+    assert_accessible_now(page)  # the set-password page of a link: only a journey gets here
     page.fill("input[name=new_password1]", secret)
     page.fill("input[name=new_password2]", secret)
     page.click("main form button[type=submit]")
@@ -161,6 +163,7 @@ def test_user_turns_on_two_factor_and_signs_in_with_a_code_then_a_recovery_code(
     page.click("text=Set up two-factor sign-in")
     page.wait_for_url("**/accounts/profile/two-factor/setup/")
     assert page.locator(".qr svg").count() == 1
+    assert_accessible_now(page)
     app = AuthenticatorApp(page.locator("code.secret").inner_text())
     screenshot("two-factor-setup")
     page.fill("input[name=code]", app.code())
@@ -180,6 +183,7 @@ def test_user_turns_on_two_factor_and_signs_in_with_a_code_then_a_recovery_code(
     _sign_in_form(page, staff.email, password)
     page.wait_for_url("**/accounts/login/code/")
     assert page.locator(".topbar .who").count() == 0
+    assert_accessible_now(page)
     screenshot("two-factor-code-step")
     # The code just used to turn it on cannot be used twice, and the app shows the next
     # one within 30 seconds: type that one instead of waiting for it.
@@ -328,6 +332,7 @@ def test_expired_invitation_asks_for_a_new_one_that_arrives_and_works(
     ivy = new_page()
     ivy.goto(first_link)
     assert ivy.locator("h1").inner_text() == "This link has expired"
+    assert_accessible_now(ivy)
     _screenshot(ivy, "invite-expired")
     sent_before = len(mailbox.to("ivy@example.com"))
     ivy.click("button:has-text('Send me a new invitation')")
