@@ -233,6 +233,21 @@ INACTIVE = EffectivePermissions(active=False)
 ADMINISTRATOR = EffectivePermissions(administrator=True)
 
 
+def is_granular(effects) -> bool:
+    """ACCESS_MODEL.md: a group with at least one allow rule is *granular* (its defaults
+    are ignored). ``effects``: the effects of the group's rules. The resolver, the group
+    pages and the API all ask this one function."""
+    return any(effect == "allow" for effect in effects)
+
+
+def access_of(request) -> EffectivePermissions:
+    """The requesting user's effective permissions: the ones the access middleware
+    resolved for this request when it did, else resolved now (pages the middleware lets
+    through without resolving: public pages, error pages)."""
+    access = getattr(request, "access", None)
+    return access if access is not None else effective_permissions(request.user)
+
+
 def resolve(groups: list[GroupData], rules: list[RuleData]) -> EffectivePermissions:
     """Apply ACCESS_MODEL.md's resolution to plain data (a non-administrator, active user).
 
@@ -241,7 +256,9 @@ def resolve(groups: list[GroupData], rules: list[RuleData]) -> EffectivePermissi
     """
     # ``group is not None``, not truthiness: a group's name never decides whether its
     # allow rules make it granular (a blank name must not turn its defaults back on).
-    granular = {rule.group for rule in rules if rule.effect == "allow" and rule.group is not None}
+    granular = {
+        rule.group for rule in rules if rule.group is not None and is_granular([rule.effect])
+    }
     every_area = 0
     default_sources = []
     for group in groups:
@@ -345,8 +362,10 @@ __all__ = [
     "EffectivePermissions",
     "GroupData",
     "RuleData",
+    "access_of",
     "cache_key",
     "effective_permissions",
+    "is_granular",
     "load_from_database",
     "resolve",
     "resolve_for",

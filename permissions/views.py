@@ -17,6 +17,7 @@ from .access import requires
 from .client_ip import client_ip
 from .forms import GroupForm, RuleEditForm, RuleForm
 from .models import Group, Rule
+from .resolver import is_granular
 from .responses import call_service, call_service_on_form, refuse
 from .selectors import group_access, groups_overview, permission_grid
 
@@ -89,7 +90,7 @@ def group_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "group": group,
             "rules": rules,
-            "granular": any(rule.effect == "allow" for rule in rules),
+            "granular": is_granular(rule.effect for rule in rules),
             "rule_form": RuleForm.keeping(request.GET),
             "grid": grid,
             "members": members,

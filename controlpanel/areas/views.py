@@ -19,19 +19,15 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from permissions.access import requires
 from permissions.client_ip import client_ip
-from permissions.resolver import effective_permissions
+from permissions.resolver import access_of
 from resellers.selectors import scoped
 
 from .listing import build_listing, cells_for, rows_for
 from .registry import AreaDefinition, ChildForm
 
 
-def _access(request: HttpRequest):
-    return getattr(request, "access", None) or effective_permissions(request.user)
-
-
 def _readable(request: HttpRequest):
-    access = _access(request)
+    access = access_of(request)
     return lambda area: access.can(area, "read")
 
 
