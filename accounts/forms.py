@@ -3,7 +3,7 @@ from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.forms.boundfield import BoundField
 
-from permissions.client_ip import client_ip
+from controlpanel.kit.client_ip import client_ip
 from permissions.forms import VersionField
 from permissions.ipwhitelist import (
     address_decision,

@@ -26,10 +26,10 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from controlpanel.links import absolute_reverse
-from permissions import audit
-from permissions.client_ip import client_ip
-from permissions.models import AuditEntry
+from controlpanel.audit import log as audit
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.links import absolute_reverse
 from permissions.services import actor_context, ensure_may_manage_user
 
 from . import lockout

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from permissions.access import requires
-from permissions.client_ip import client_ip
-from permissions.responses import call_service, refuse
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import requires
+from controlpanel.kit.refusals import call_service, refuse
 
 from . import lifecycle, two_factor
 from .models import User

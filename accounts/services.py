@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from permissions import audit
+from controlpanel.audit import log as audit
 from permissions.ipwhitelist import parse_whitelist, stored_whitelist, typed_entries
 from permissions.models import Effect, Group, Rule
 from permissions.resolver import GroupData

@@ -30,8 +30,8 @@ from django_otp import verify_token as otp_verify_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from permissions import audit
-from permissions.client_ip import client_ip
+from controlpanel.audit import log as audit
+from controlpanel.kit.client_ip import client_ip
 
 from . import lifecycle, sessions
 from .models import User

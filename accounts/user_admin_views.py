@@ -17,13 +17,13 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
-from controlpanel.paging import UncountedPage
-from permissions.access import requires
-from permissions.client_ip import client_ip
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import requires
+from controlpanel.kit.paging import UncountedPage
+from controlpanel.kit.refusals import call_service, call_service_on_form, refuse
 from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
-from permissions.responses import call_service, call_service_on_form, refuse
 from permissions.selectors import access_data, groups_overview, permission_grid
 from permissions.services import (
     may_edit_user,

@@ -182,7 +182,7 @@ def bench_actors():
     """An administrator and a user who reads users through a group rule (the resolver
     decides), created once per database. Returns (administrator, reader)."""
     from accounts.models import Role, User
-    from permissions.areas import mask_of
+    from controlpanel.kit.areas import mask_of
     from permissions.models import Group, Rule
 
     admin = User.objects.filter(email="zz-bench-admin@example.org").first()

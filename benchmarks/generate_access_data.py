@@ -36,8 +36,8 @@ def generate(
     from django.db import transaction
 
     from accounts.models import Role, User
-    from controlpanel.progress import progress_bar
-    from permissions.areas import ALL_ACTIONS_MASK, all_areas
+    from controlpanel.kit.areas import ALL_ACTIONS_MASK, all_areas
+    from controlpanel.kit.progress import progress_bar
     from permissions.models import Group, Rule
 
     for name, value in (("--users", users), ("--groups", groups), ("--rules", rules)):

@@ -32,7 +32,7 @@ def page_path() -> str:
 
 def make_user():
     from accounts.models import Role, User
-    from permissions.areas import all_areas, mask_of
+    from controlpanel.kit.areas import all_areas, mask_of
     from permissions.ipwhitelist import parse_whitelist, stored_whitelist
     from permissions.models import Group, Rule
 

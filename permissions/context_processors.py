@@ -2,8 +2,9 @@ from django.conf import settings
 from django.urls import NoReverseMatch, get_urlconf, resolve, reverse
 from django.utils.functional import SimpleLazyObject
 
-from .access import AreaAction, AreaByMethod, declaration_of
-from .areas import all_areas
+from controlpanel.kit.areas import all_areas
+from controlpanel.kit.declarations import AreaAction, AreaByMethod, declaration_of
+
 from .resolver import access_of
 
 # Each area's page, when it has one: "<key>-list" in the URL configuration in force.

@@ -34,7 +34,14 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
 
-from .areas import ACTION_BITS, ACTIONS, ALL_ACTIONS_MASK, actions_of, get_area, is_area
+from controlpanel.kit.areas import (
+    ACTION_BITS,
+    ACTIONS,
+    ALL_ACTIONS_MASK,
+    actions_of,
+    get_area,
+    is_area,
+)
 
 logger = logging.getLogger(__name__)
 

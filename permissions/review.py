@@ -24,10 +24,10 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import user_deactivate
+from controlpanel.audit import log as audit
+from controlpanel.kit.areas import ALL_ACTIONS_MASK, actions_of, all_areas
 from resellers.selectors import scoped
 
-from . import audit
-from .areas import ALL_ACTIONS_MASK, actions_of, all_areas
 from .models import AccessReview, Group, Rule
 from .resolver import (
     EffectivePermissions,

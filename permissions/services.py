@@ -21,9 +21,16 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
+from controlpanel.audit import log as audit
+from controlpanel.kit.areas import (
+    ALL_ACTIONS_MASK,
+    actions_of,
+    all_areas,
+    get_area,
+    is_area,
+    mask_of,
+)
 
-from . import audit
-from .areas import ALL_ACTIONS_MASK, actions_of, all_areas, get_area, is_area, mask_of
 from .models import Effect, Group, Rule
 from .resolver import EffectivePermissions, GroupData, RuleData, load_from_database, resolve
 from .selectors import access_data

@@ -11,14 +11,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import users_visible_to
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import requires
+from controlpanel.kit.refusals import call_service, call_service_on_form, refuse
 
 from . import services
-from .access import requires
-from .client_ip import client_ip
 from .forms import GroupForm, RuleEditForm, RuleForm
 from .models import Group, Rule
 from .resolver import is_granular
-from .responses import call_service, call_service_on_form, refuse
 from .selectors import group_access, groups_overview, permission_grid
 
 RULE_FIELD_MAP = {"actions": "access"}

@@ -15,7 +15,7 @@ from controlpanel.areas.services import (
     protected_message,
     snapshot,
 )
-from permissions import audit
+from controlpanel.audit import log as audit
 
 from .models import Reseller
 

@@ -16,10 +16,10 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
 from accounts.selectors import users_visible_to
+from controlpanel.kit.areas import ACTIONS
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import AreaByMethod
 from permissions import services
-from permissions.access import AreaByMethod
-from permissions.areas import ACTIONS
-from permissions.client_ip import client_ip
 from permissions.models import Group
 from permissions.resolver import is_granular
 

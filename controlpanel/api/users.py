@@ -27,8 +27,8 @@ from accounts.models import Role, User
 from accounts.passwords import MAX_PASSWORD_LENGTH
 from accounts.selectors import users_visible_to
 from accounts.timezones import validate_timezone
-from permissions.access import AreaByMethod
-from permissions.client_ip import client_ip
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import AreaByMethod
 from permissions.ipwhitelist import ip_allowed, parse_whitelist, stored_whitelist, typed_entries
 from permissions.models import Group
 from resellers.models import Reseller

@@ -1,5 +1,5 @@
 """The business areas, one definition each. Adding an area: register it in
-``permissions.areas``, add its model and form, and add its definition here."""
+``controlpanel.kit.areas``, add its model and form, and add its definition here."""
 
 from __future__ import annotations
 

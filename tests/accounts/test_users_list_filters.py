@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from permissions.areas import mask_of
+from controlpanel.kit.areas import mask_of
 from permissions.models import Rule
 from permissions.services import (
     CANNOT_MANAGE_ADMINISTRATOR,

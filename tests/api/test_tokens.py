@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from accounts.api_tokens import MAX_ACTIVE_TOKENS, Refusal
 from accounts.models import ApiToken, UserSession
+from controlpanel.audit.models import AuditEntry
 from permissions.ipwhitelist import parse_whitelist, stored_whitelist
-from permissions.models import AuditEntry
 
 from .conftest import Api, make_token
 

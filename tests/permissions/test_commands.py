@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from accounts.models import User
-from permissions.areas import ACTIONS, all_areas
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import ACTIONS, all_areas
 from permissions.ipwhitelist import parse_whitelist, stored_whitelist
-from permissions.models import AuditEntry
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

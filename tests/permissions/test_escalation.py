@@ -12,8 +12,8 @@ from django.db import close_old_connections, connection
 
 from accounts import services as users
 from accounts.models import Role, User
+from controlpanel.kit.areas import mask_of
 from permissions import services as groups
-from permissions.areas import mask_of
 from permissions.models import Effect, Group, Rule
 from tests.factories import AdminFactory, GroupFactory, ResellerFactory, UserFactory
 

@@ -4,7 +4,7 @@ from django.core.validators import validate_email
 
 from accounts import lockout
 from accounts.lifecycle import UNLOCK
-from permissions import audit
+from controlpanel.audit import log as audit
 from permissions.ipwhitelist import parse_client_address
 
 

@@ -3,7 +3,7 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from permissions.areas import ACTIONS, is_area
+from controlpanel.kit.areas import ACTIONS, is_area
 from permissions.ipwhitelist import address_decision, parse_client_address
 from permissions.resolver import effective_permissions
 from permissions.transfer import unknown_action_message, unknown_area_message

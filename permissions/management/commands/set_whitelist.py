@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from permissions import audit
+from controlpanel.audit import log as audit
 from permissions.ipwhitelist import parse_whitelist, stored_whitelist, typed_entries
 
 NO_ENTRIES = "no entries given. To remove the whitelist (any address may sign in), use --clear."

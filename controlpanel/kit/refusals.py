@@ -27,7 +27,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 
-from . import audit
+from controlpanel.audit import log as audit
+
 from .areas import ACTIONS, get_area, is_area
 from .client_ip import client_ip
 
