@@ -8,9 +8,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
 from controlpanel.areas.summary import area_summaries
+from controlpanel.audit.refusals import wants_json
 from controlpanel.kit.areas import all_areas
 from controlpanel.kit.declarations import public, self_service
-from controlpanel.kit.refusals import wants_json
 from permissions.resolver import access_of
 
 

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from controlpanel.audit import log as audit
 from controlpanel.audit.models import AuditEntry
+from controlpanel.audit.refusals import call_service, refuse
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import requires
-from controlpanel.kit.refusals import call_service, refuse
 from resellers.selectors import scoped
 
 from . import review

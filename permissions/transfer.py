@@ -48,6 +48,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone as django_timezone
 
 from accounts.identity import canonical_email, identity_key
+from accounts.ipwhitelist import parse_entry, typed_entries
 from accounts.models import Role
 from accounts.timezones import timezone_names, validate_timezone
 from controlpanel.audit import log as audit
@@ -62,7 +63,6 @@ from controlpanel.kit.areas import (
 from controlpanel.kit.progress import NoProgress
 from resellers.models import Reseller
 
-from .ipwhitelist import parse_entry, typed_entries
 from .models import Effect, Group, Rule
 from .signals import touch_group_members, touch_users
 

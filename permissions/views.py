@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import users_visible_to
+from controlpanel.audit.refusals import call_service, call_service_on_form, refuse
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import requires
-from controlpanel.kit.refusals import call_service, call_service_on_form, refuse
 
 from . import services
 from .forms import GroupForm, RuleEditForm, RuleForm

@@ -261,7 +261,7 @@ def test_changing_the_address_unverifies_it_and_kills_the_old_link(client, staff
 
 
 def test_address_change_through_the_user_service_unverifies_it(staff, admin):
-    from accounts.services import user_update
+    from permissions.user_services import user_update
 
     verified(staff)
     user_update(user=staff, email="sam.moved@example.com", actor=admin)

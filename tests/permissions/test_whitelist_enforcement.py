@@ -3,8 +3,8 @@
 import pytest
 
 from accounts.forms import INVALID_LOGIN
+from accounts.ipwhitelist import parse_whitelist, stored_whitelist
 from controlpanel.audit.models import AuditEntry
-from permissions.ipwhitelist import parse_whitelist, stored_whitelist
 
 pytestmark = pytest.mark.django_db
 

@@ -17,10 +17,16 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import lifecycle
+from accounts.forms import password_requirements
+from accounts.lockout import locked_out_emails
+from accounts.models import User
+from accounts.selectors import users_visible_to
+from accounts.timezones import timezone_names
+from controlpanel.audit.refusals import call_service, call_service_on_form, refuse
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import requires
 from controlpanel.kit.paging import UncountedPage
-from controlpanel.kit.refusals import call_service, call_service_on_form, refuse
 from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
@@ -33,12 +39,9 @@ from permissions.services import (
     rule_update,
 )
 
-from . import lifecycle, services
-from .forms import UserForm, UserListFilterForm, UserPasswordForm, password_requirements
-from .lockout import locked_out_emails
-from .models import User
-from .selectors import user_list, users_visible_to
-from .timezones import timezone_names
+from . import user_services as services
+from .user_forms import UserForm, UserListFilterForm, UserPasswordForm
+from .user_selectors import user_list
 
 USERS_PER_PAGE = 25
 USER_FIELD_MAP = {"password": "password1"}
@@ -177,7 +180,7 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
                     request, f"User {user.email} was created; a verification e-mail was sent."
                 )
             else:
-                lifecycle.user_send_invite(user=user, actor=request.user, request=request)
+                services.user_invite(user=user, actor=request.user, request=request)
                 messages.success(
                     request, f"User {user.email} was created and invited to set a password."
                 )
