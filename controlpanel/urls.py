@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/cp/", include("controlpanel.api.urls")),
     path("api/docs", api_docs, name="api-docs"),
     path("", include("controlpanel.areas.urls")),
-    path("settings/", include("resellers.urls")),
+    path("settings/", include("controlpanel.areas.reseller_urls")),
     path("settings/", include("permissions.user_urls")),
     path("settings/users/", include("permissions.user_lifecycle_urls")),
     path("settings/", include("permissions.urls")),

@@ -14,8 +14,8 @@ from accounts.timezones import validate_timezone
 from controlpanel.kit.forms import VersionField
 from resellers.models import Reseller
 
+from .checks import groups_beyond_reach
 from .models import Group
-from .services import groups_beyond_reach
 from .user_selectors import (
     DEFAULT_SORT,
     NO_RESELLER,

@@ -22,20 +22,18 @@ from accounts.api_tokens import api_tokens_revoke_all
 from accounts.ipwhitelist import parse_whitelist, stored_whitelist, typed_entries
 from accounts.models import Role, User
 from controlpanel.audit import log as audit
-from permissions.models import Effect, Group, Rule
-from permissions.resolver import GroupData
-from permissions.selectors import access_data
-from permissions.services import (
+from permissions.checks import (
     UNCHANGED,
     ActorContext,
     actor_context,
     ensure_fresh,
     ensure_may_manage_user,
     ensure_user_access_change_held,
-    rule_create,
-    rule_delete,
-    rule_set,
 )
+from permissions.models import Effect, Group, Rule
+from permissions.resolver import GroupData
+from permissions.selectors import access_data
+from permissions.services import rule_create, rule_delete, rule_set
 
 ONLY_ADMINISTRATORS_MAKE_ADMINISTRATORS = "Only an administrator can make someone an administrator."
 LAST_ADMINISTRATOR = (

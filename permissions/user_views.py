@@ -27,17 +27,12 @@ from controlpanel.audit.refusals import call_service, call_service_on_form, refu
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import requires
 from controlpanel.kit.paging import UncountedPage
+from permissions.checks import may_edit_user, may_manage_user, may_manage_users
 from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
 from permissions.selectors import access_data, groups_overview, permission_grid
-from permissions.services import (
-    may_edit_user,
-    may_manage_user,
-    may_manage_users,
-    rule_create_many,
-    rule_update,
-)
+from permissions.services import rule_create_many, rule_update
 
 from . import user_services as services
 from .user_forms import UserForm, UserListFilterForm, UserPasswordForm

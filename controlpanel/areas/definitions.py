@@ -325,6 +325,6 @@ BUSINESS_AREAS: tuple[AreaDefinition, ...] = (
 
 def all_definitions() -> tuple[AreaDefinition, ...]:
     """Every area served by the generic views: the business areas and resellers."""
-    from resellers.views import RESELLERS
+    from .resellers import RESELLERS
 
     return (*BUSINESS_AREAS, RESELLERS)

@@ -10,8 +10,8 @@ from accounts.models import Role, User
 from controlpanel.audit import log as audit
 from controlpanel.audit.models import AuditEntry
 from controlpanel.kit.areas import ACTIONS, mask_of
+from permissions.checks import CANNOT_MANAGE_ADMINISTRATOR, OWN_ACCESS
 from permissions.models import Group, Rule
-from permissions.services import CANNOT_MANAGE_ADMINISTRATOR, OWN_ACCESS
 from permissions.user_services import LAST_ADMINISTRATOR, ONLY_ADMINISTRATORS_MAKE_ADMINISTRATORS
 from tests.factories import AdminFactory, GroupFactory, UserFactory
 
