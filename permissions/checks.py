@@ -12,13 +12,19 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 
 from accounts.models import User
 from controlpanel.kit.areas import actions_of, all_areas, get_area, is_area
 
 from .models import Effect, Group, Rule
-from .resolver import EffectivePermissions, GroupData, RuleData, load_from_database, resolve
+from .resolver import (
+    EffectivePermissions,
+    GroupData,
+    RuleData,
+    load_from_database,
+    load_inputs,
+    resolve,
+)
 
 NOT_SIGNED_IN = "Only a signed-in, active user can make this change."
 CANNOT_MANAGE_ADMINISTRATOR = (
@@ -259,32 +265,7 @@ def _users_access(targets) -> dict[int, EffectivePermissions]:
     """What each of these users may do, from their groups and own rules (the pure
     resolver, without the role gate, as ``load_from_database`` does for one user): two
     queries for any number of users."""
-    ids = [target.pk for target in targets]
-    if not ids:
-        return {}
-    groups_of: dict[int, list[GroupData]] = {}
-    names: dict[int, str] = {}
-    for user_id, group_id, name, defaults in Group.members.through.objects.filter(
-        user_id__in=ids
-    ).values_list("user_id", "group_id", "group__name", "group__defaults"):
-        groups_of.setdefault(user_id, []).append(GroupData(name, defaults))
-        names[group_id] = name
-    group_rules: dict[str, list[RuleData]] = {}
-    own_rules: dict[int, list[RuleData]] = {}
-    for group_id, user_id, area, actions, effect in Rule.objects.filter(
-        Q(group_id__in=list(names)) | Q(user_id__in=ids)
-    ).values_list("group_id", "user_id", "area", "actions", "effect"):
-        if group_id is not None:
-            name = names[group_id]
-            group_rules.setdefault(name, []).append(RuleData(area, actions, effect, name))
-        else:
-            own_rules.setdefault(user_id, []).append(RuleData(area, actions, effect))
-    access = {}
-    for pk in ids:
-        groups = groups_of.get(pk, [])
-        rules = [rule for group in groups for rule in group_rules.get(group.name, [])]
-        access[pk] = resolve(groups, rules + own_rules.get(pk, []))
-    return access
+    return {pk: resolve(*inputs) for pk, inputs in load_inputs(t.pk for t in targets).items()}
 
 
 def may_manage_users(
