@@ -27,10 +27,10 @@ from django.db import transaction
 from django.http import JsonResponse
 from django.utils import timezone
 
-from permissions import audit
-from permissions.client_ip import client_ip
-from permissions.ipwhitelist import ip_allowed
-from permissions.responses import refuse, refuse_address
+from accounts.ipwhitelist import ip_allowed
+from controlpanel.audit import log as audit
+from controlpanel.audit.refusals import refuse, refuse_address
+from controlpanel.kit.client_ip import client_ip
 
 from .models import ApiToken, User
 

@@ -26,11 +26,10 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from controlpanel.links import absolute_reverse
-from permissions import audit
-from permissions.client_ip import client_ip
-from permissions.models import AuditEntry
-from permissions.services import actor_context, ensure_may_manage_user
+from controlpanel.audit import log as audit
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.links import absolute_reverse
 
 from . import lockout
 from .api_tokens import api_tokens_revoke_all
@@ -132,10 +131,9 @@ def end_all_sessions(user: User) -> None:
 def user_send_invite(*, user: User, actor, request) -> User:
     """E-mail an invitation to set a password. Re-sending gives the user a fresh
     unusable password, which kills every earlier invitation link. ``actor`` None is a
-    trusted caller (the user asking again from their expired link, a command)."""
-    ctx = actor_context(actor)
+    trusted caller (the user asking again from their expired link, a command). Whether
+    ``actor`` may do it is checked by ``permissions.user_services.user_invite``."""
     target = User.objects.select_for_update().get(pk=user.pk)
-    ensure_may_manage_user(ctx, target)
     if target.status == UserStatus.DEACTIVATED:
         raise ValidationError(IS_DEACTIVATED.format(user=target.display_name), code="state")
     if target.status != UserStatus.INVITED:
@@ -147,15 +145,15 @@ def user_send_invite(*, user: User, actor, request) -> User:
         target.email,
         {
             "user": target,
-            "inviter": ctx.user,
+            "inviter": actor,
             "link": _link("accounts:invite_accept", target, invite_tokens.make_token(target)),
             "valid_for": duration_text(invite_tokens.timeout),
         },
     )
     audit.record(
         INVITE_SENT,
-        actor=ctx.user,
-        actor_label="" if ctx.user else target.email,
+        actor=actor,
+        actor_label="" if actor else target.email,
         address=client_ip(request),
         obj=target,
         message=f"Invitation sent to {target.email}.",
@@ -321,10 +319,9 @@ def user_send_password_reset(*, email: str, request) -> None:
 
 @transaction.atomic
 def user_send_reset_link(*, user: User, actor, request) -> User:
-    """An administrator's "send a reset link instead" of setting the password."""
-    ctx = actor_context(actor)
+    """An administrator's "send a reset link instead" of setting the password (checked
+    by ``permissions.user_services.user_send_reset``)."""
     target = User.objects.select_for_update().get(pk=user.pk)
-    ensure_may_manage_user(ctx, target)
     if target.status == UserStatus.DEACTIVATED:
         raise ValidationError(IS_DEACTIVATED.format(user=target.display_name), code="state")
     if target.status == UserStatus.INVITED or not target.has_usable_password():
@@ -332,7 +329,7 @@ def user_send_reset_link(*, user: User, actor, request) -> User:
     _deliver("password_reset", target.email, _reset_context(request, target))
     audit.record(
         RESET_LINK_SENT,
-        actor=ctx.user,
+        actor=actor,
         address=client_ip(request),
         obj=target,
         message=f"Password reset link sent to {target.email}.",
@@ -372,13 +369,11 @@ def user_complete_password_reset(*, user: User, password: str, request) -> User:
 @transaction.atomic
 def user_unlock(*, user: User, actor, address: str | None) -> int:
     """Clear the failed sign-ins counted against this account; returns how many
-    attempt records went."""
-    ctx = actor_context(actor)
-    ensure_may_manage_user(ctx, user)
+    attempt records went (checked by ``permissions.user_services.user_unlock``)."""
     removed = lockout.unlock(email=user.email)
     audit.record(
         UNLOCK,
-        actor=ctx.user,
+        actor=actor,
         address=address,
         obj=user,
         message=f"Sign-in lockout cleared for {user.email} ({removed} record(s)).",

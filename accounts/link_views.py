@@ -28,7 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
-from permissions.access import public
+from controlpanel.kit.declarations import public
 
 from . import lifecycle
 from .models import User, UserStatus

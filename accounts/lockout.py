@@ -2,7 +2,7 @@
 
 Failed sign-ins are counted by the e-mail's identity key (``accounts.identity``: the
 canonical address, or for a look-alike the address it imitates) and, separately, by the
-client address that ``permissions.client_ip.client_ip`` decides (so a forged X-Forwarded-For
+client address that ``controlpanel.kit.client_ip.client_ip`` decides (so a forged X-Forwarded-For
 neither resets nor spreads the count). Either count reaching ``AXES_FAILURE_LIMIT``
 within the cool-off pauses sign-in for that account, or from that address, until the
 cool-off has passed or an administrator unlocks it. A locked-out attempt gets the very

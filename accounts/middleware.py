@@ -5,7 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
-from permissions.access import Public, declaration_of
+from controlpanel.kit.declarations import Public, declaration_of
 
 from . import sessions, two_factor
 

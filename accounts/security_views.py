@@ -13,10 +13,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from permissions import audit
-from permissions.access import public, self_service
-from permissions.client_ip import client_ip
-from permissions.ipwhitelist import ip_allowed
+from accounts.ipwhitelist import ip_allowed
+from controlpanel.audit import log as audit
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import public, self_service
 
 from . import lifecycle, reauth, sessions, two_factor
 from .models import UserSession

@@ -30,8 +30,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from permissions import audit
-from permissions.client_ip import client_ip
+from controlpanel.audit import log as audit
+from controlpanel.kit.client_ip import client_ip
 
 from .models import User, UserSession
 

@@ -18,10 +18,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from controlpanel.areas.forms import DateInput
-from controlpanel.areas.views import add_errors
-from permissions.access import self_service
-from permissions.client_ip import client_ip
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import self_service
+from controlpanel.kit.forms import DateInput, add_errors
 
 from . import reauth
 from .api_tokens import MAX_ACTIVE_TOKENS, api_token_create, api_token_revoke, tokens_of

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import segno
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.crypto import constant_time_compare
 from django_otp import devices_for_user, user_has_device
@@ -30,8 +29,8 @@ from django_otp import verify_token as otp_verify_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from permissions import audit
-from permissions.client_ip import client_ip
+from controlpanel.audit import log as audit
+from controlpanel.kit.client_ip import client_ip
 
 from . import lifecycle, sessions
 from .models import User
@@ -48,7 +47,6 @@ TWO_FACTOR_ENABLED = audit.Action.TWO_FACTOR_ENABLED
 TWO_FACTOR_DISABLED = audit.Action.TWO_FACTOR_DISABLED
 RECOVERY_CODES_MADE = audit.Action.RECOVERY_CODES_MADE
 TWO_FACTOR_RESET = audit.Action.TWO_FACTOR_RESET
-RESET_OWN_REFUSED = "Turn your own two-factor sign-in off on your profile, not here."
 
 WRONG_CODE = "That code is not right, or it has been used. Try the next code from your app."
 NEEDS_PROOF = "Enter a current code from your app, a recovery code, or your password."
@@ -199,15 +197,9 @@ def two_factor_reset(*, user: User, actor, address: str | None) -> bool:
     administrator (or a user manager who may manage this user) or ``manage.py
     reset_two_factor`` (``actor`` None) removes every device. The user's sessions end;
     they sign in with the password alone and may enrol again (an administrator must,
-    where OTP_REQUIRED_FOR_ADMINS is on). Returns False when there was nothing to reset."""
-    from permissions.services import actor_context, ensure_may_manage_user
-
-    ctx = actor_context(actor)
-    ctx.require("user", "update")
+    where OTP_REQUIRED_FOR_ADMINS is on). Returns False when there was nothing to reset.
+    Whether ``actor`` may do it is checked by ``permissions.user_services``."""
     target = User.objects.select_for_update().get(pk=user.pk)
-    if ctx.user is not None and target.pk == ctx.user.pk:
-        raise PermissionDenied(RESET_OWN_REFUSED)
-    ensure_may_manage_user(ctx, target)
     devices = list(devices_for_user(target, confirmed=None))
     if not devices:
         return False
@@ -217,12 +209,12 @@ def two_factor_reset(*, user: User, actor, address: str | None) -> bool:
     target.save(update_fields=["session_version", "updated_at"])
     audit.record(
         TWO_FACTOR_RESET,
-        actor=ctx.user,
-        actor_label="" if ctx.user else "reset_two_factor",
+        actor=actor,
+        actor_label="" if actor else "reset_two_factor",
         address=address,
         obj=target,
         message=f"Two-factor sign-in of {target.email} reset by "
-        f"{ctx.user.email if ctx.user else 'a command'}; their sessions were ended.",
+        f"{actor.email if actor else 'a command'}; their sessions were ended.",
     )
     lifecycle.notify_two_factor_changed(target, enabled=False, address=address)
     return True

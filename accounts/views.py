@@ -9,9 +9,9 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from permissions import audit
-from permissions.access import public, self_service
-from permissions.client_ip import client_ip
+from controlpanel.audit import log as audit
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import public, self_service
 
 from . import reauth, sessions, two_factor
 from .forms import LoginForm, OwnPasswordChangeForm, ProfileForm

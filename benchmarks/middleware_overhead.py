@@ -31,9 +31,9 @@ def page_path() -> str:
 
 
 def make_user():
+    from accounts.ipwhitelist import parse_whitelist, stored_whitelist
     from accounts.models import Role, User
-    from permissions.areas import all_areas, mask_of
-    from permissions.ipwhitelist import parse_whitelist, stored_whitelist
+    from controlpanel.kit.areas import all_areas, mask_of
     from permissions.models import Group, Rule
 
     groups = [Group.objects.create(name=f"Bench {i}") for i in range(5)]

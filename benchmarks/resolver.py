@@ -11,7 +11,7 @@ from django.core.cache import cache, caches
 
 def main() -> None:
     from accounts.models import Role, User
-    from permissions.areas import ACTIONS, all_areas
+    from controlpanel.kit.areas import ACTIONS, all_areas
     from permissions.models import Group, Rule
     from permissions.resolver import effective_permissions
 

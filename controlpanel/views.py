@@ -8,16 +8,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
 from controlpanel.areas.summary import area_summaries
-from permissions.access import public, self_service
-from permissions.areas import all_areas
-from permissions.resolver import effective_permissions
-from permissions.responses import wants_json
+from controlpanel.audit.refusals import wants_json
+from controlpanel.kit.areas import all_areas
+from controlpanel.kit.declarations import public, self_service
+from permissions.resolver import access_of
 
 
 @self_service
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    access = getattr(request, "access", None) or effective_permissions(request.user)
+    access = access_of(request)
     rows = [{"area": area, "actions": access.actions(area.key)} for area in all_areas()]
     return render(
         request,

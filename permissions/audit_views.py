@@ -18,13 +18,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from controlpanel.audit import log as audit
+from controlpanel.audit.models import AuditEntry
+from controlpanel.audit.refusals import call_service, refuse
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import requires
 from resellers.selectors import scoped
 
-from . import audit, review
-from .access import requires
-from .client_ip import client_ip
-from .models import AccessReview, AuditEntry
-from .responses import call_service, refuse
+from . import review
+from .models import AccessReview
 
 PAGE_SIZE = 50
 REVIEW_PAGE_SIZE = 50
@@ -135,6 +137,13 @@ class DeactivateForm(StaleDaysForm):
 # --- The audit trail ----------------------------------------------------------------------
 
 
+def entries_visible_to(user):
+    """The audit entries ``user`` may read: all of them, or, for a user linked to a
+    reseller, only that reseller's; none for an inactive or anonymous user (the caller
+    has checked read on ``audit-log``). The one row-scope selector decides."""
+    return scoped(AuditEntry.objects.all(), user)
+
+
 def _query_without(request: HttpRequest, *names: str) -> str:
     query = request.GET.copy()
     for name in names:
@@ -148,7 +157,7 @@ def audit_log_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     page = None
     if not request.GET or form.is_valid():
-        entries = scoped(AuditEntry.objects.all(), request.user)
+        entries = entries_visible_to(request.user)
         filters = form.filters() if form.is_bound else {}
         entries = audit.filter_entries(entries, **filters)
         page = audit.entries_page(
@@ -172,7 +181,7 @@ def audit_log_list(request: HttpRequest) -> HttpResponse:
 @requires("audit-log", "read")
 @require_safe
 def audit_log_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    entry = get_object_or_404(scoped(AuditEntry.objects.all(), request.user), pk=pk)
+    entry = get_object_or_404(entries_visible_to(request.user), pk=pk)
     return render(
         request,
         "audit/detail.html",

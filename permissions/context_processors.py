@@ -2,9 +2,10 @@ from django.conf import settings
 from django.urls import NoReverseMatch, get_urlconf, resolve, reverse
 from django.utils.functional import SimpleLazyObject
 
-from .access import AreaAction, AreaByMethod, declaration_of
-from .areas import all_areas
-from .resolver import effective_permissions
+from controlpanel.kit.areas import all_areas
+from controlpanel.kit.declarations import AreaAction, AreaByMethod, declaration_of
+
+from .resolver import access_of
 
 # Each area's page, when it has one: "<key>-list" in the URL configuration in force.
 _AREA_URLS: dict[tuple[str, str], str | None] = {}
@@ -21,7 +22,7 @@ def _area_url(key: str) -> str | None:
 
 
 def _navigation(request):
-    access = getattr(request, "access", None) or effective_permissions(request.user)
+    access = access_of(request)
     return [
         {"area": area, "url": url}
         for area in all_areas()
@@ -43,7 +44,7 @@ def _page_allowed(access, url: str) -> bool:
 
 
 def _navigation_pages(request):
-    access = getattr(request, "access", None) or effective_permissions(request.user)
+    access = access_of(request)
     pages = []
     for name, label in NAV_PAGES:
         try:
@@ -61,9 +62,7 @@ def access(request):
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     return {
-        "access": SimpleLazyObject(
-            lambda: getattr(request, "access", None) or effective_permissions(request.user)
-        ),
+        "access": SimpleLazyObject(lambda: access_of(request)),
         "nav_areas": SimpleLazyObject(lambda: _navigation(request)),
         "nav_pages": SimpleLazyObject(lambda: _navigation_pages(request)),
     }

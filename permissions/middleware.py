@@ -7,7 +7,7 @@ pattern's declaration (none → 403); a method the panel does not answer (PROPFI
 method's action on the declared area against the user's effective permissions (a method
 the declaration does not map → 405). With a warm cache none of this queries the database.
 
-Every refusal goes through ``permissions.responses`` and is audited once; a 403 that
+Every refusal goes through ``controlpanel.audit.refusals`` and is audited once; a 403 that
 reaches the way out unaudited (CSRF, DRF, a service) is audited there.
 """
 
@@ -15,18 +15,18 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 
 from accounts.api_tokens import READ_METHODS, read_only_token_refusal
-
-from .access import HTTP_METHODS, Public, SelfService, declaration_of
-from .client_ip import client_ip
-from .ipwhitelist import ip_allowed
-from .resolver import effective_permissions
-from .responses import (
+from accounts.ipwhitelist import ip_allowed
+from controlpanel.audit.refusals import (
     audit_unrecorded_refusal,
     method_not_allowed,
     refuse,
     refuse_address,
     wants_json,
 )
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import HTTP_METHODS, Public, SelfService, declaration_of
+
+from .resolver import effective_permissions
 
 
 class AccessMiddleware:

@@ -34,7 +34,14 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
 
-from .areas import ACTION_BITS, ACTIONS, ALL_ACTIONS_MASK, actions_of, get_area, is_area
+from controlpanel.kit.areas import (
+    ACTION_BITS,
+    ACTIONS,
+    ALL_ACTIONS_MASK,
+    actions_of,
+    get_area,
+    is_area,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +240,21 @@ INACTIVE = EffectivePermissions(active=False)
 ADMINISTRATOR = EffectivePermissions(administrator=True)
 
 
+def is_granular(effects) -> bool:
+    """ACCESS_MODEL.md: a group with at least one allow rule is *granular* (its defaults
+    are ignored). ``effects``: the effects of the group's rules. The resolver, the group
+    pages and the API all ask this one function."""
+    return any(effect == "allow" for effect in effects)
+
+
+def access_of(request) -> EffectivePermissions:
+    """The requesting user's effective permissions: the ones the access middleware
+    resolved for this request when it did, else resolved now (pages the middleware lets
+    through without resolving: public pages, error pages)."""
+    access = getattr(request, "access", None)
+    return access if access is not None else effective_permissions(request.user)
+
+
 def resolve(groups: list[GroupData], rules: list[RuleData]) -> EffectivePermissions:
     """Apply ACCESS_MODEL.md's resolution to plain data (a non-administrator, active user).
 
@@ -241,7 +263,9 @@ def resolve(groups: list[GroupData], rules: list[RuleData]) -> EffectivePermissi
     """
     # ``group is not None``, not truthiness: a group's name never decides whether its
     # allow rules make it granular (a blank name must not turn its defaults back on).
-    granular = {rule.group for rule in rules if rule.effect == "allow" and rule.group is not None}
+    granular = {
+        rule.group for rule in rules if rule.group is not None and is_granular([rule.effect])
+    }
     every_area = 0
     default_sources = []
     for group in groups:
@@ -264,20 +288,46 @@ def resolve(groups: list[GroupData], rules: list[RuleData]) -> EffectivePermissi
     )
 
 
-def load_from_database(user) -> EffectivePermissions:
-    """Two queries: the user's groups, then their rules and the user's own rules."""
+def load_inputs(user_ids) -> dict[int, tuple[list[GroupData], list[RuleData]]]:
+    """The resolver's input for each of these users (their groups, and the rules of those
+    groups plus their own rules), by user id: two queries for any number of users. The
+    one loader behind ``load_from_database`` and the pages' bulk answers."""
     from .models import Group, Rule
 
-    groups = list(Group.objects.filter(members=user).values_list("id", "name", "defaults"))
-    names = {group_id: name for group_id, name, _ in groups}
-    rule_rows = Rule.objects.filter(Q(group_id__in=list(names)) | Q(user_id=user.pk))
-    rules = [
-        RuleData(area=area, actions=actions, effect=effect, group=names.get(group_id))
-        for group_id, area, actions, effect in rule_rows.values_list(
-            "group_id", "area", "actions", "effect"
+    ids = list(user_ids)
+    groups_of: dict[int, list[tuple[int, GroupData]]] = {pk: [] for pk in ids}
+    names: dict[int, str] = {}
+    for user_id, group_id, name, defaults in Group.members.through.objects.filter(
+        user_id__in=ids
+    ).values_list("user_id", "group_id", "group__name", "group__defaults"):
+        groups_of[user_id].append((group_id, GroupData(name, defaults)))
+        names[group_id] = name
+    group_rules: dict[int, list[RuleData]] = {}
+    own_rules: dict[int, list[RuleData]] = {}
+    for group_id, user_id, area, actions, effect in Rule.objects.filter(
+        Q(group_id__in=list(names)) | Q(user_id__in=ids)
+    ).values_list("group_id", "user_id", "area", "actions", "effect"):
+        if group_id is not None:
+            group_rules.setdefault(group_id, []).append(
+                RuleData(area=area, actions=actions, effect=effect, group=names[group_id])
+            )
+        else:
+            own_rules.setdefault(user_id, []).append(
+                RuleData(area=area, actions=actions, effect=effect)
+            )
+    return {
+        pk: (
+            [group for _, group in groups_of[pk]],
+            [rule for group_id, _ in groups_of[pk] for rule in group_rules.get(group_id, [])]
+            + own_rules.get(pk, []),
         )
-    ]
-    return resolve([GroupData(name, defaults) for _, name, defaults in groups], rules)
+        for pk in ids
+    }
+
+
+def load_from_database(user) -> EffectivePermissions:
+    """Two queries: the user's groups, then their rules and the user's own rules."""
+    return resolve(*load_inputs([user.pk])[user.pk])
 
 
 def role_gate(user) -> EffectivePermissions | None:
@@ -345,9 +395,12 @@ __all__ = [
     "EffectivePermissions",
     "GroupData",
     "RuleData",
+    "access_of",
     "cache_key",
     "effective_permissions",
+    "is_granular",
     "load_from_database",
+    "load_inputs",
     "resolve",
     "resolve_for",
     "role_gate",

@@ -23,11 +23,11 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.services import user_deactivate
+from controlpanel.audit import log as audit
+from controlpanel.kit.areas import ALL_ACTIONS_MASK, actions_of, all_areas
+from permissions.user_services import user_deactivate
 from resellers.selectors import scoped
 
-from . import audit
-from .areas import ALL_ACTIONS_MASK, actions_of, all_areas
 from .models import AccessReview, Group, Rule
 from .resolver import (
     EffectivePermissions,

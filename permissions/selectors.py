@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
 
-from .areas import ACTIONS, Area, all_areas
+from controlpanel.kit.areas import ACTIONS, Area, all_areas
+
 from .models import Group, Rule
 from .resolver import EffectivePermissions, GroupData, RuleData, resolve
 

@@ -48,14 +48,21 @@ from django.db.models.functions import Lower
 from django.utils import timezone as django_timezone
 
 from accounts.identity import canonical_email, identity_key
+from accounts.ipwhitelist import parse_entry, typed_entries
 from accounts.models import Role
 from accounts.timezones import timezone_names, validate_timezone
-from controlpanel.progress import NoProgress
+from controlpanel.audit import log as audit
+from controlpanel.kit.areas import (
+    ACTION_BITS,
+    ACTIONS,
+    ALL_ACTIONS_MASK,
+    actions_of,
+    area_keys,
+    is_area,
+)
+from controlpanel.kit.progress import NoProgress
 from resellers.models import Reseller
 
-from . import audit
-from .areas import ACTION_BITS, ACTIONS, ALL_ACTIONS_MASK, actions_of, area_keys, is_area
-from .ipwhitelist import parse_entry, typed_entries
 from .models import Effect, Group, Rule
 from .signals import touch_group_members, touch_users
 
@@ -1502,7 +1509,7 @@ def import_access(
     """Validate, compare and (unless ``dry_run``) write, all in one transaction: on any
     error nothing changes. Raises ImportRefused with every error and its place, or
     UnreadableFile. ``source``: the JSON text, a ``Path`` or a ``Source``; ``progress``:
-    ``(label, total, unit) -> bar`` (see controlpanel.progress)."""
+    ``(label, total, unit) -> bar`` (see controlpanel.kit.progress)."""
     source = Source.of(source)
     outcome = Outcome(record_changes=record_changes)
     with transaction.atomic():

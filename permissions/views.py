@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import users_visible_to
+from controlpanel.audit.refusals import call_service, call_service_on_form, refuse
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import requires
 
 from . import services
-from .access import requires
-from .client_ip import client_ip
 from .forms import GroupForm, RuleEditForm, RuleForm
 from .models import Group, Rule
-from .responses import call_service, call_service_on_form, refuse
+from .resolver import is_granular
 from .selectors import group_access, groups_overview, permission_grid
 
 RULE_FIELD_MAP = {"actions": "access"}
@@ -89,7 +90,7 @@ def group_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "group": group,
             "rules": rules,
-            "granular": any(rule.effect == "allow" for rule in rules),
+            "granular": is_granular(rule.effect for rule in rules),
             "rule_form": RuleForm.keeping(request.GET),
             "grid": grid,
             "members": members,

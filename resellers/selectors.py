@@ -7,37 +7,18 @@ It narrows rows; whether the user may act at all is the resolver's decision.
 Each model declares once how its rows reach a reseller, as the class attribute
 ``reseller_path`` (``"reseller"``, ``"customer__reseller"``, …; ``None`` for rows that are
 not reseller-scoped). Models of other apps that cannot carry the attribute are listed in
-``_PATHS_ELSEWHERE``. A model that declares nothing is refused rather than shown unscoped.
+``controlpanel.kit.rowscope``. A model that declares nothing is refused rather than shown unscoped.
 Models whose rows are private to the user who raised them unless that user shares them
 (tickets) also declare ``shared_by_path``.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, Q, QuerySet
 
-# Paths for models defined outside the business areas, by ``app_label.model_name``.
-_PATHS_ELSEWHERE: dict[str, str | None] = {
-    "accounts.user": "reseller",  # the `user` area: a reseller's users
-    "resellers.reseller": None,  # the `reseller` area is not reseller-scoped
-    "permissions.group": None,  # nor is the `group` area
-}
+from controlpanel.kit.rowscope import reseller_id_of, reseller_path_of
 
-_UNSET = object()
-
-
-def reseller_path_of(model: type[Model]) -> str | None:
-    """The lookup from ``model`` to its reseller, or None when it is not scoped."""
-    path = _PATHS_ELSEWHERE.get(model._meta.label_lower, _UNSET)
-    if path is _UNSET:
-        path = getattr(model, "reseller_path", _UNSET)
-    if path is _UNSET:
-        raise ImproperlyConfigured(
-            f"{model._meta.label} declares no reseller_path; set it (None when the rows "
-            "are not reseller-scoped) so its rows can be scoped."
-        )
-    return path
+__all__ = ["forced_reseller_field", "reseller_id_of", "reseller_path_of", "scoped"]
 
 
 def _as_queryset(queryset_or_model) -> QuerySet:
@@ -79,16 +60,3 @@ def forced_reseller_field(model: type[Model], user) -> str | None:
     if path is None or "__" in path or user is None or user.reseller_id is None:
         return None
     return path
-
-
-def reseller_id_of(obj: Model) -> int | None:
-    """The id of the reseller a row belongs to, following its model's reseller path."""
-    path = reseller_path_of(type(obj))
-    if path is None:
-        return None
-    *hops, last = path.split("__")
-    for hop in hops:
-        obj = getattr(obj, hop, None)
-        if obj is None:
-            return None
-    return getattr(obj, f"{last}_id", None)

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from hypothesis import settings as hypothesis_settings
 
-from permissions.areas import mask_of
+from controlpanel.kit.areas import mask_of
 from permissions.models import Rule
 
 from .factories import (

@@ -1,7 +1,7 @@
 import factory
 
 from accounts.models import Role, User
-from permissions.areas import mask_of
+from controlpanel.kit.areas import mask_of
 from permissions.models import Effect, Group, Rule
 from resellers.models import Reseller
 

@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from permissions.areas import mask_of
+from controlpanel.kit.areas import mask_of
 from permissions.models import Rule
 from tests.factories import TEST_PASSWORD, AdminFactory, GroupFactory, UserFactory
 

@@ -14,10 +14,10 @@ from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from permissions import audit
-from permissions.access import AreaByMethod
+from controlpanel.audit import log as audit
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.declarations import AreaByMethod
 from permissions.audit_views import AuditFilterForm
-from permissions.models import AuditEntry
 from resellers.selectors import scoped
 
 from .errors import form_errors

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 from rest_framework import serializers
 
-from permissions.access import API_METHOD_ACTIONS, self_service
-from permissions.areas import get_area
+from controlpanel.kit.areas import get_area
+from controlpanel.kit.declarations import API_METHOD_ACTIONS, self_service
 
 from .registry import area_apis
 

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from permissions.responses import NOT_PERMITTED, call_service
+from controlpanel.audit.refusals import NOT_PERMITTED, call_service
 
 INVALID_INPUT = "The request has errors; see “errors”."
 NON_FIELD = "non_field_errors"
@@ -64,7 +64,7 @@ def form_errors(form) -> dict[str, list[str]]:
 def run_service(
     request, call: Callable[[], T], *, area: str, action: str, conflict: bool = False
 ) -> T:
-    """Call a service through ``permissions.responses.call_service`` (which audits a
+    """Call a service through ``controlpanel.audit.refusals.call_service`` (which audits a
     refusal) and turn what it refused into API errors: not found (outside the actor's
     scope) 404, PermissionDenied 403 with its reason, ValidationError 400 with field
     errors, or 409 when it is about the record's state (``conflict`` makes every

@@ -16,11 +16,12 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
 from accounts.selectors import users_visible_to
+from controlpanel.kit.areas import ACTIONS
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import AreaByMethod
 from permissions import services
-from permissions.access import AreaByMethod
-from permissions.areas import ACTIONS
-from permissions.client_ip import client_ip
 from permissions.models import Group
+from permissions.resolver import is_granular
 
 from .errors import run_service
 from .records import AreaPagination, crud_schemas
@@ -53,7 +54,7 @@ class GroupSerializer(serializers.ModelSerializer):
     def get_granular(self, group: Group) -> bool:
         """Whether an allow rule makes the group grant exactly its rules (defaults
         ignored)."""
-        return any(rule.effect == "allow" for rule in group.rules.all())
+        return is_granular(rule.effect for rule in group.rules.all())
 
     @extend_schema_field({"type": "array", "items": {"type": "integer"}})
     def get_members(self, group: Group) -> list[int]:

@@ -9,7 +9,7 @@ self-service declaration, or a request that did not pass the middleware, is refu
 
 from rest_framework.permissions import BasePermission
 
-from permissions.access import AreaByMethod, SelfService, declaration_of
+from controlpanel.kit.declarations import AreaByMethod, SelfService, declaration_of
 
 
 class DecidedByAccessMiddleware(BasePermission):

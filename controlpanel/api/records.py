@@ -35,9 +35,9 @@ from rest_framework.validators import UniqueValidator
 from accounts.api_tokens import READ_METHODS
 from controlpanel.areas.listing import SEARCH_MAX_LENGTH, search
 from controlpanel.areas.registry import AreaDefinition, ChildForm, Related
-from permissions.access import AreaByMethod
-from permissions.areas import ACTIONS
-from permissions.client_ip import client_ip
+from controlpanel.kit.areas import ACTIONS
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import AreaByMethod
 from resellers.selectors import scoped
 
 from .errors import form_errors, run_service

@@ -2,7 +2,7 @@
 
 The business areas and resellers get theirs from their ``AreaDefinition``
 (``records.area_api``); users, groups and the audit log have their own viewsets. An area
-registered in ``permissions.areas`` with no API here stops the project from starting, so
+registered in ``controlpanel.kit.areas`` with no API here stops the project from starting, so
 no area is silently left out.
 """
 
@@ -13,7 +13,7 @@ from functools import cache
 from django.core.exceptions import ImproperlyConfigured
 
 from controlpanel.areas.definitions import all_definitions
-from permissions.areas import all_areas
+from controlpanel.kit.areas import all_areas
 
 from .audit_log import AuditLogViewSet
 from .groups import GroupViewSet

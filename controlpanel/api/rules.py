@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from permissions.areas import ACTIONS, all_areas, mask_of
+from controlpanel.kit.areas import ACTIONS, all_areas, mask_of
 from permissions.models import Effect, Rule
 
 LISTED_TWICE = (

@@ -8,7 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.views import SpectacularAPIView
 
-from permissions.access import SelfService
+from controlpanel.kit.declarations import SelfService
 
 from .permissions import DecidedByAccessMiddleware
 

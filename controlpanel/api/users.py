@@ -21,15 +21,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field, extend_
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
-from accounts import services
 from accounts.identity import canonical_email
+from accounts.ipwhitelist import ip_allowed, parse_whitelist, stored_whitelist, typed_entries
 from accounts.models import Role, User
 from accounts.passwords import MAX_PASSWORD_LENGTH
 from accounts.selectors import users_visible_to
 from accounts.timezones import validate_timezone
-from permissions.access import AreaByMethod
-from permissions.client_ip import client_ip
-from permissions.ipwhitelist import ip_allowed, parse_whitelist, stored_whitelist, typed_entries
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import AreaByMethod
+from permissions import user_services as services
 from permissions.models import Group
 from resellers.models import Reseller
 

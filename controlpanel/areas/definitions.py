@@ -1,5 +1,5 @@
 """The business areas, one definition each. Adding an area: register it in
-``permissions.areas``, add its model and form, and add its definition here."""
+``controlpanel.kit.areas``, add its model and form, and add its definition here."""
 
 from __future__ import annotations
 
@@ -325,6 +325,6 @@ BUSINESS_AREAS: tuple[AreaDefinition, ...] = (
 
 def all_definitions() -> tuple[AreaDefinition, ...]:
     """Every area served by the generic views: the business areas and resellers."""
-    from resellers.views import RESELLERS
+    from .resellers import RESELLERS
 
     return (*BUSINESS_AREAS, RESELLERS)

@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from controlpanel.kit.forms import DateInput
 from resellers.models import Reseller
 from resellers.selectors import forced_reseller_field, scoped
 
@@ -26,13 +27,6 @@ from .models import (
 )
 
 DATE_RANGE_BACKWARDS = "The end date is before the start date."
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class AreaForm(forms.ModelForm):

@@ -4,7 +4,7 @@ One ``AreaDefinition`` per area names its model, form, list columns, search fiel
 detail fields and related sections; the generic views in ``views.py`` serve every area
 from it, and ``area_urlpatterns`` turns it into URL patterns, each declared with
 ``@requires(area, action)``. The access side of an area (key, label, API path) stays in
-``permissions.areas``; a definition refers to it by key.
+``controlpanel.kit.areas``; a definition refers to it by key.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Model, QuerySet
 
-from permissions.areas import Area, get_area
+from controlpanel.kit.areas import Area, get_area
 from resellers.selectors import scoped
 
 from . import services

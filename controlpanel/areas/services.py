@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
 
-from permissions import audit
+from controlpanel.audit import log as audit
 from resellers.selectors import forced_reseller_field, reseller_id_of, scoped
 
 from .models import Invoice, Payment, Ticket, TicketReply

@@ -17,32 +17,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_safe
 
-from permissions.access import requires
-from permissions.client_ip import client_ip
-from permissions.resolver import effective_permissions
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import requires
+from controlpanel.kit.forms import add_errors
+from permissions.resolver import access_of
 from resellers.selectors import scoped
 
 from .listing import build_listing, cells_for, rows_for
 from .registry import AreaDefinition, ChildForm
 
 
-def _access(request: HttpRequest):
-    return getattr(request, "access", None) or effective_permissions(request.user)
-
-
 def _readable(request: HttpRequest):
-    access = _access(request)
+    access = access_of(request)
     return lambda area: access.can(area, "read")
-
-
-def add_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError on the form: under its field when the form has
-    that field, else at the top."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _get_row(request: HttpRequest, definition: AreaDefinition, pk: int):

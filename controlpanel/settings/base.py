@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "rest_framework",
     "drf_spectacular",
+    "controlpanel.audit",
     "resellers",
     "accounts",
     "permissions",
@@ -173,7 +174,7 @@ if AXES_FAILURE_LIMIT < 10:
     )
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_CLIENT_IP_CALLABLE = "permissions.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "controlpanel.kit.client_ip.client_ip"
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_key"
 AXES_USERNAME_FORM_FIELD = "email"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"

@@ -1,6 +1,6 @@
 from django import template
 
-from ..resolver import effective_permissions
+from ..resolver import access_of
 
 register = template.Library()
 
@@ -11,5 +11,5 @@ def can(context, area: str, action: str) -> bool:
     request = context.get("request")
     if request is None or not request.user.is_authenticated:
         return False
-    access = getattr(request, "access", None) or effective_permissions(request.user)
+    access = access_of(request)
     return access.can(area, action)

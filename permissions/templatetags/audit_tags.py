@@ -4,7 +4,7 @@ only to users who may read the audit log."""
 
 from django import template
 
-from ..audit import history_url
+from controlpanel.audit.log import history_url
 
 register = template.Library()
 

@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import reauth
 from accounts.api_tokens import Refusal, api_token_create, check_token
 from accounts.models import ApiToken
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

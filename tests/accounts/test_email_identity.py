@@ -12,8 +12,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 from accounts.forms import INVALID_LOGIN
 from accounts.models import User
+from controlpanel.kit.areas import ACTIONS, mask_of
 from permissions import transfer
-from permissions.areas import ACTIONS, mask_of
 from tests.api.conftest import Api, make_token
 from tests.factories import AdminFactory, GroupFactory, UserFactory
 

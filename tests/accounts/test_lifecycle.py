@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts import lifecycle
 from accounts.models import User
 from accounts.tokens import LinkTokenGenerator
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
 from tests.factories import TEST_PASSWORD, AdminFactory
 
 pytestmark = pytest.mark.django_db
@@ -197,7 +197,7 @@ def test_an_active_user_cannot_be_invited_again(client_as, admin, staff):
 
 
 def test_non_administrator_cannot_invite_an_administrator(client_as, staff, settings):
-    from permissions.areas import mask_of
+    from controlpanel.kit.areas import mask_of
     from permissions.models import Rule
 
     Rule.objects.create(user=staff, area="user", actions=mask_of(["read", "update"]))
@@ -213,7 +213,7 @@ def test_user_without_update_on_users_cannot_invite(client_as, outsider):
 
 
 def test_reseller_user_gets_404_for_another_resellers_user(client_as, reseller_user):
-    from permissions.areas import mask_of
+    from controlpanel.kit.areas import mask_of
     from permissions.models import Rule
 
     Rule.objects.create(user=reseller_user, area="user", actions=mask_of(["read", "update"]))
@@ -261,7 +261,7 @@ def test_changing_the_address_unverifies_it_and_kills_the_old_link(client, staff
 
 
 def test_address_change_through_the_user_service_unverifies_it(staff, admin):
-    from accounts.services import user_update
+    from permissions.user_services import user_update
 
     verified(staff)
     user_update(user=staff, email="sam.moved@example.com", actor=admin)
@@ -422,7 +422,7 @@ def test_reset_link_for_an_invited_user_is_refused_with_a_reason(client_as, admi
 
 
 def test_non_administrator_cannot_send_an_administrator_a_reset_link(client_as, staff, admin):
-    from permissions.areas import mask_of
+    from controlpanel.kit.areas import mask_of
     from permissions.models import Rule
 
     Rule.objects.create(user=staff, area="user", actions=mask_of(["read", "update"]))

@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.forms import INVALID_LOGIN
-from permissions.areas import mask_of
-from permissions.models import AuditEntry, Rule
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import mask_of
+from permissions.models import Rule
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.forms import INVALID_LOGIN
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -115,7 +115,7 @@ def test_own_password_change_ends_the_other_sessions(staff, password):
 
 
 def test_password_set_by_an_administrator_ends_every_session(staff, admin, password):
-    from accounts.services import user_set_password
+    from permissions.user_services import user_set_password
 
     phone = signed_in(staff, password)
     user_set_password(user=staff, password="set by the administrator 2026", actor=admin)
@@ -123,7 +123,7 @@ def test_password_set_by_an_administrator_ends_every_session(staff, admin, passw
 
 
 def test_deactivation_ends_every_session(staff, admin, password):
-    from accounts.services import user_deactivate
+    from permissions.user_services import user_deactivate
 
     phone = signed_in(staff, password)
     user_deactivate(user=staff, actor=admin)
@@ -131,7 +131,7 @@ def test_deactivation_ends_every_session(staff, admin, password):
 
 
 def test_demotion_ends_every_session(admin, password):
-    from accounts.services import user_update
+    from permissions.user_services import user_update
     from tests.factories import AdminFactory
 
     other_admin = AdminFactory(email="second@example.com")
@@ -141,7 +141,7 @@ def test_demotion_ends_every_session(admin, password):
 
 
 def test_email_change_ends_every_session(staff, admin, password):
-    from accounts.services import user_update
+    from permissions.user_services import user_update
 
     phone = signed_in(staff, password)
     user_update(user=staff, email="sam.elsewhere@example.com", actor=admin)

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.management.commands import set_password as command
 from accounts.models import User
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp import models as totp_models
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import two_factor
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -324,7 +324,7 @@ def test_administrator_can_still_sign_out_before_enrolling(client_as, admin, req
 
 def test_api_answers_403_json_until_the_administrator_enrols(admin, required, rf):
     from accounts.middleware import TwoFactorRequiredMiddleware
-    from permissions.access import api_area
+    from controlpanel.kit.declarations import api_area
 
     request = rf.get("/api/cp/customer")
     request.user = admin

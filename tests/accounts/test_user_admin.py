@@ -11,8 +11,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role, User
-from permissions.areas import mask_of
-from permissions.models import AuditEntry, Effect, Rule
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import mask_of
+from permissions.models import Effect, Rule
 from tests.factories import GroupFactory, ResellerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

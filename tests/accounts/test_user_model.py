@@ -48,7 +48,7 @@ def test_seed_demo_is_idempotent(capsys):
 
 
 def test_seeded_admin_login_works(client):
-    from accounts.management.commands.seed_demo import DEMO_PASSWORD
+    from controlpanel.areas.management.commands.seed_demo import DEMO_PASSWORD
 
     call_command("seed_demo")
     response = client.post(

@@ -13,14 +13,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from permissions.areas import mask_of
-from permissions.models import Rule
-from permissions.services import (
+from controlpanel.kit.areas import mask_of
+from permissions.checks import (
     CANNOT_MANAGE_ADMINISTRATOR,
     groups_beyond_reach,
     may_edit_user,
     may_manage_users,
 )
+from permissions.models import Rule
 from tests.factories import AdminFactory, GroupFactory, ResellerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

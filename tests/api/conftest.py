@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from accounts.api_tokens import api_token_create
-from permissions.areas import ACTIONS, mask_of
+from controlpanel.kit.areas import ACTIONS, mask_of
 from permissions.models import Rule
 
 # One reseller's rows in every area: the same world the page tests use.

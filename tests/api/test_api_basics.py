@@ -9,8 +9,8 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from controlpanel.api.throttling import PerUserThrottle
-from permissions.access import AreaByMethod, SelfService, declaration_of
-from permissions.areas import ACTIONS, all_areas
+from controlpanel.kit.areas import ACTIONS, all_areas
+from controlpanel.kit.declarations import AreaByMethod, SelfService, declaration_of
 
 from .conftest import Api, make_token
 

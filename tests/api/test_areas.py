@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from controlpanel.areas.models import Contact, Customer, RateCard, Ticket
-from permissions.areas import ACTIONS
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import ACTIONS
 from resellers.models import Reseller
 from tests.areas.factories import (
     CarrierFactory,

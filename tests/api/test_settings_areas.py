@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Role, User
-from accounts.services import LAST_ADMINISTRATOR, ONLY_ADMINISTRATORS_MAKE_ADMINISTRATORS
-from permissions import audit
-from permissions.areas import ACTIONS, mask_of
-from permissions.models import AuditEntry, Group, Rule
-from permissions.services import CANNOT_MANAGE_ADMINISTRATOR, OWN_ACCESS
+from controlpanel.audit import log as audit
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import ACTIONS, mask_of
+from permissions.checks import CANNOT_MANAGE_ADMINISTRATOR, OWN_ACCESS
+from permissions.models import Group, Rule
+from permissions.user_services import LAST_ADMINISTRATOR, ONLY_ADMINISTRATORS_MAKE_ADMINISTRATORS
 from tests.factories import AdminFactory, GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

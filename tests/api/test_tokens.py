@@ -16,9 +16,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.api_tokens import MAX_ACTIVE_TOKENS, Refusal
+from accounts.ipwhitelist import parse_whitelist, stored_whitelist
 from accounts.models import ApiToken, UserSession
-from permissions.ipwhitelist import parse_whitelist, stored_whitelist
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
 
 from .conftest import Api, make_token
 

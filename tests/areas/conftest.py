@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from permissions.areas import ACTIONS, mask_of
+from controlpanel.kit.areas import ACTIONS, mask_of
 from permissions.models import Rule
 from tests.factories import GroupFactory, ResellerFactory, UserFactory
 

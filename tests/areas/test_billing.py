@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from controlpanel.areas.models import Invoice, Payment
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
 
 from .factories import InvoiceFactory, PaymentFactory
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from controlpanel.areas.definitions import BUSINESS_AREAS
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
 
 from .cases import CASE_IDS, CASES
 

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from controlpanel.areas.definitions import BUSINESS_AREAS
-from permissions.areas import ACTIONS
+from controlpanel.kit.areas import ACTIONS
 
 from .cases import CASE_IDS, CASES
 from .conftest import ROW_OF_AREA

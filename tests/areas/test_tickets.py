@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from controlpanel.areas.models import Ticket, TicketReply
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
 from tests.factories import UserFactory
 
 from .factories import CustomerFactory, TicketFactory, TicketReplyFactory

@@ -4,7 +4,7 @@ administrator, a limited user and a visitor who is not signed in can open."""
 
 from dataclasses import dataclass
 
-from permissions.areas import mask_of
+from controlpanel.kit.areas import mask_of
 from permissions.models import Effect, Rule
 from tests.areas.factories import (
     CallRecordFactory,

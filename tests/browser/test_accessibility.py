@@ -5,7 +5,7 @@ A failure prints each rule, the page and the elements at fault."""
 import pytest
 from django.test import override_settings
 
-from permissions.audit import AuditEntry
+from controlpanel.audit.log import AuditEntry
 
 from .axe import audit_current
 from .pages import VISITOR_PAGES, admin_pages, build_world, limited_pages

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import User
-from permissions.areas import all_areas, mask_of
+from controlpanel.kit.areas import all_areas, mask_of
 from permissions.models import Rule
 from tests.areas.factories import CustomerFactory, TicketFactory
 from tests.factories import GroupFactory, ResellerFactory, UserFactory

@@ -6,9 +6,9 @@ import pytest
 from django.test import override_settings
 from django.urls import path
 
-from permissions.access import public
-from permissions.areas import mask_of
-from permissions.audit import AuditEntry
+from controlpanel.audit.log import AuditEntry
+from controlpanel.kit.areas import mask_of
+from controlpanel.kit.declarations import public
 from permissions.models import Effect, Rule
 from tests.factories import GroupFactory, UserFactory
 

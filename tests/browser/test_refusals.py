@@ -4,7 +4,7 @@ address changes is signed out on the next page they open, even the public sign-i
 
 import pytest
 
-from permissions.ipwhitelist import parse_whitelist, stored_whitelist
+from accounts.ipwhitelist import parse_whitelist, stored_whitelist
 from tests.factories import GroupFactory, UserFactory
 
 from .conftest import SCREENSHOTS

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from permissions.areas import mask_of
-from permissions.models import AuditEntry, Effect, Rule
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import mask_of
+from permissions.models import Effect, Rule
 from tests.browser.conftest import SCREENSHOTS
 from tests.factories import GroupFactory
 

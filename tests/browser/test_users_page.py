@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from permissions.areas import mask_of
+from controlpanel.kit.areas import mask_of
 from permissions.models import Rule
 from tests.factories import GroupFactory, ResellerFactory, UserFactory
 

@@ -11,9 +11,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import Role, User
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import all_areas, mask_of
 from permissions import review
-from permissions.areas import all_areas, mask_of
-from permissions.models import AccessReview, AuditEntry, Rule
+from permissions.models import AccessReview, Rule
 from permissions.resolver import effective_permissions
 from tests.factories import GroupFactory, UserFactory
 

@@ -14,8 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from accounts.models import User
-from permissions import audit
-from permissions.models import AuditEntry, AuditImmutableError
+from controlpanel.audit import log as audit
+from controlpanel.audit.models import AuditEntry, AuditImmutableError
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

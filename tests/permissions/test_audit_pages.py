@@ -8,8 +8,8 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
 
-from permissions import audit
-from permissions.models import AuditEntry
+from controlpanel.audit import log as audit
+from controlpanel.audit.models import AuditEntry
 from tests.factories import GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

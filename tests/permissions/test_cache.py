@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from accounts.models import Role, User
-from permissions.areas import mask_of
+from controlpanel.kit.areas import mask_of
 from permissions.models import Effect, Rule
 from permissions.resolver import cache_key, effective_permissions
 from tests.factories import GroupFactory, UserFactory

@@ -12,8 +12,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from accounts.models import User
+from controlpanel.kit.areas import mask_of
 from permissions import transfer
-from permissions.areas import mask_of
 from permissions.models import Effect, Group, Rule
 from permissions.resolver import cache_key, effective_permissions
 from tests.factories import GroupFactory, UserFactory

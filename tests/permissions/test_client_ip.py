@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from permissions.client_ip import client_ip
+from controlpanel.kit.client_ip import client_ip
 
 
 def request(remote="198.51.100.7", **headers):

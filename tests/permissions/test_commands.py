@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from accounts.ipwhitelist import parse_whitelist, stored_whitelist
 from accounts.models import User
-from permissions.areas import ACTIONS, all_areas
-from permissions.ipwhitelist import parse_whitelist, stored_whitelist
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import ACTIONS, all_areas
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """CSV exports open in a spreadsheet as data: a cell a user chose (a name, a group) that
 starts like a formula is written with a leading ``'``, so it shows as text and never runs
-(controlpanel.csv_safe)."""
+(controlpanel.kit.csv_safe)."""
 
 import csv
 import io

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from permissions.areas import all_areas, mask_of
-from permissions.models import AuditEntry, Effect, Rule
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import all_areas, mask_of
+from permissions.models import Effect, Rule
 from tests.factories import GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import close_old_connections, connection
 
-from accounts import services as users
 from accounts.models import Role, User
+from controlpanel.kit.areas import mask_of
 from permissions import services as groups
-from permissions.areas import mask_of
+from permissions import user_services as users
 from permissions.models import Effect, Group, Rule
 from tests.factories import AdminFactory, GroupFactory, ResellerFactory, UserFactory
 

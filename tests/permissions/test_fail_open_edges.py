@@ -15,9 +15,12 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 from controlpanel.areas.definitions import BUSINESS_AREAS
 from controlpanel.areas.models import Payment
-from permissions import audit, services, transfer
-from permissions.areas import ACTIONS, ALL_ACTIONS_MASK, get_area, mask_of
-from permissions.models import AuditEntry, Effect, Group, Rule
+from controlpanel.audit import log as audit
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import ACTIONS, ALL_ACTIONS_MASK, get_area, mask_of
+from permissions import services, transfer
+from permissions.audit_views import entries_visible_to
+from permissions.models import Effect, Group, Rule
 from permissions.resolver import GroupData, RuleData, cache_key, effective_permissions, resolve
 from resellers.models import Reseller
 from resellers.selectors import reseller_path_of
@@ -165,9 +168,9 @@ def test_an_entry_about_a_payment_belongs_to_its_customers_reseller(admin):
 
 def test_an_inactive_reseller_user_reads_no_audit_entries(reseller_user, admin):
     audit.record(audit.Action.UPDATE, actor=admin, obj=reseller_user)
-    assert audit.entries_visible_to(fresh(reseller_user)).exists()
+    assert entries_visible_to(fresh(reseller_user)).exists()
     User.objects.filter(pk=reseller_user.pk).update(is_active=False)
-    assert not audit.entries_visible_to(fresh(reseller_user)).exists()
+    assert not entries_visible_to(fresh(reseller_user)).exists()
 
 
 def test_the_access_stamp_never_reaches_the_audit_trail(admin):

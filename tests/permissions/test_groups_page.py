@@ -5,9 +5,10 @@ import re
 
 import pytest
 
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import mask_of
 from permissions import services
-from permissions.areas import mask_of
-from permissions.models import AuditEntry, Effect, Group, Rule
+from permissions.models import Effect, Group, Rule
 from permissions.resolver import effective_permissions
 from tests.factories import GroupFactory, UserFactory
 
@@ -372,7 +373,7 @@ def test_edit_and_delete_need_their_permissions_and_methods(client_as, admin, re
 
 
 def test_groups_are_paginated_with_counts_per_group(client_as, admin):
-    from permissions.areas import mask_of
+    from controlpanel.kit.areas import mask_of
     from permissions.models import Rule
     from permissions.selectors import GROUPS_PER_PAGE
     from tests.factories import GroupFactory, UserFactory

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from permissions.ipwhitelist import ip_allowed, parse_entry, parse_whitelist, stored_whitelist
+from accounts.ipwhitelist import ip_allowed, parse_entry, parse_whitelist, stored_whitelist
 
 
 def allowed(address, *entries):

@@ -8,7 +8,9 @@ import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from permissions.access import (
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import ACTIONS, mask_of
+from controlpanel.kit.declarations import (
     WRITE_ACTIONS,
     WRITE_METHODS,
     AreaAction,
@@ -18,8 +20,7 @@ from permissions.access import (
     declaration_of,
     requires,
 )
-from permissions.areas import ACTIONS, mask_of
-from permissions.models import AccessReview, AuditEntry, Rule
+from permissions.models import AccessReview, Rule
 from tests.factories import GroupFactory, UserFactory
 
 from .live_http import Browser

@@ -4,9 +4,10 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory
 
 from accounts.models import User
-from permissions.areas import mask_of
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import mask_of
 from permissions.middleware import AccessMiddleware
-from permissions.models import AuditEntry, Rule
+from permissions.models import Rule
 from tests.factories import GroupFactory, UserFactory
 
 from . import urls_for_tests

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from permissions.areas import mask_of
-from permissions.audit import Action
-from permissions.client_ip import proxied_client
-from permissions.models import AuditEntry, Rule
+from controlpanel.audit.log import Action
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import mask_of
+from controlpanel.kit.client_ip import proxied_client
+from permissions.models import Rule
 from tests.factories import TEST_PASSWORD, GroupFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent.parent

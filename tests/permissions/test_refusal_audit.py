@@ -6,9 +6,10 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from permissions.areas import mask_of
-from permissions.models import AuditEntry, Rule
-from permissions.services import CANNOT_MANAGE_ADMINISTRATOR, OWN_ACCESS
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import mask_of
+from permissions.checks import CANNOT_MANAGE_ADMINISTRATOR, OWN_ACCESS
+from permissions.models import Rule
 from tests.api.conftest import Api, make_token
 from tests.factories import AdminFactory, GroupFactory
 

@@ -6,9 +6,9 @@ import html
 
 import pytest
 
-from permissions.areas import mask_of
+from controlpanel.kit.areas import mask_of
+from permissions.checks import CANNOT_MANAGE_ADMINISTRATOR
 from permissions.models import Effect, Rule
-from permissions.services import CANNOT_MANAGE_ADMINISTRATOR
 from tests.factories import GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

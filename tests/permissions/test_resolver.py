@@ -2,7 +2,7 @@
 
 import pytest
 
-from permissions.areas import all_areas, mask_of
+from controlpanel.kit.areas import all_areas, mask_of
 from permissions.models import Effect, Rule
 from permissions.resolver import effective_permissions, load_from_database
 from tests.factories import AdminFactory, GroupFactory, UserFactory

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from permissions.areas import ACTIONS, ALL_ACTIONS_MASK, all_areas
+from controlpanel.kit.areas import ACTIONS, ALL_ACTIONS_MASK, all_areas
 from permissions.resolver import GroupData, RuleData, resolve
 
 AREAS = [area.key for area in all_areas()]

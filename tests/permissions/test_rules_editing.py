@@ -11,9 +11,10 @@ import re
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import mask_of
 from permissions import services
-from permissions.areas import mask_of
-from permissions.models import AuditEntry, Effect, Group, Rule
+from permissions.models import Effect, Group, Rule
 from tests.factories import GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,11 +8,12 @@ import pytest
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.ipwhitelist import parse_whitelist, stored_whitelist
 from accounts.models import Role, User
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import mask_of
 from permissions import transfer
-from permissions.areas import mask_of
-from permissions.ipwhitelist import parse_whitelist, stored_whitelist
-from permissions.models import AuditEntry, Effect, Group, Rule
+from permissions.models import Effect, Group, Rule
 from permissions.resolver import effective_permissions
 from resellers.models import Reseller
 from tests.factories import AdminFactory, GroupFactory, ResellerFactory, RuleFactory, UserFactory

@@ -8,9 +8,10 @@ import pytest
 from django.db import IntegrityError
 
 from accounts.models import User
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import mask_of
 from permissions import transfer
-from permissions.areas import mask_of
-from permissions.models import AuditEntry, Group, Rule
+from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions
 from resellers.models import Reseller
 from tests.factories import GroupFactory, RuleFactory, UserFactory

@@ -3,8 +3,8 @@ project declares one (or public, or self-service)."""
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from permissions.access import AreaAction, AreaByMethod, declaration_of
-from permissions.areas import ACTIONS, is_area
+from controlpanel.kit.areas import ACTIONS, is_area
+from controlpanel.kit.declarations import AreaAction, AreaByMethod, declaration_of
 
 
 def walk(patterns, prefix=""):

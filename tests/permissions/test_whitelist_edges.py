@@ -7,14 +7,14 @@ import pytest
 
 from accounts.api_tokens import api_token_create
 from accounts.forms import INVALID_LOGIN
-from accounts.models import ApiToken
-from permissions.ipwhitelist import (
+from accounts.ipwhitelist import (
     UNDETERMINED,
     address_decision,
     parse_whitelist,
     stored_whitelist,
 )
-from permissions.models import AuditEntry
+from accounts.models import ApiToken
+from controlpanel.audit.models import AuditEntry
 from tests.api.conftest import Api, make_token
 from tests.factories import UserFactory
 

@@ -3,8 +3,8 @@
 import pytest
 
 from accounts.forms import INVALID_LOGIN
-from permissions.ipwhitelist import parse_whitelist, stored_whitelist
-from permissions.models import AuditEntry
+from accounts.ipwhitelist import parse_whitelist, stored_whitelist
+from controlpanel.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ that declares nothing."""
 from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
 
-from permissions.access import api_area, public, requires, self_service
+from controlpanel.kit.declarations import api_area, public, requires, self_service
 
 
 def undeclared(request):

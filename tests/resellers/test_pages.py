@@ -4,7 +4,7 @@ create, edit and delete. A reseller that still has anything is not deleted."""
 import pytest
 from django.urls import reverse
 
-from permissions.models import AuditEntry
+from controlpanel.audit.models import AuditEntry
 from resellers.models import Reseller
 from tests.areas.factories import CustomerFactory, RateCardFactory
 from tests.factories import GroupFactory, ResellerFactory, UserFactory

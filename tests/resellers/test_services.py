@@ -1,7 +1,8 @@
 """The default reseller group ("Create Default Reseller")."""
 
-from permissions.areas import actions_of
-from permissions.models import AuditEntry, Group
+from controlpanel.audit.models import AuditEntry
+from controlpanel.kit.areas import actions_of
+from permissions.models import Group
 from permissions.resolver import effective_permissions
 from permissions.services import group_create_default_reseller
 from tests.factories import UserFactory

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.api_tokens import api_tokens_revoke_all
 from accounts.lifecycle import notify_password_changed_by_admin
-from permissions import audit
+from controlpanel.audit import log as audit
 
 NO_PASSWORD = "no password on standard input; nothing was changed."  # noqa: S105 (a message)
 EMPTY_PASSWORD = "the password is empty; nothing was changed."  # noqa: S105 (a message)

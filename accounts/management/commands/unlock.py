@@ -3,9 +3,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
 from accounts import lockout
+from accounts.ipwhitelist import parse_client_address
 from accounts.lifecycle import UNLOCK
-from permissions import audit
-from permissions.ipwhitelist import parse_client_address
+from controlpanel.audit import log as audit
 
 
 class Command(BaseCommand):

@@ -9,10 +9,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import User
-from controlpanel import csv_safe
-from controlpanel.progress import ProgressBar, wanted
+from controlpanel.kit import csv_safe
+from controlpanel.kit.areas import all_areas
+from controlpanel.kit.progress import ProgressBar, wanted
 from permissions import review
-from permissions.areas import all_areas
 
 FORMATS = ("table", "csv", "json")
 BAD_STALE_DAYS = (

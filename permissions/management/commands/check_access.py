@@ -3,8 +3,8 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from permissions.areas import ACTIONS, is_area
-from permissions.ipwhitelist import address_decision, parse_client_address
+from accounts.ipwhitelist import address_decision, parse_client_address
+from controlpanel.kit.areas import ACTIONS, is_area
 from permissions.resolver import effective_permissions
 from permissions.transfer import unknown_action_message, unknown_area_message
 
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         decision = effective_permissions(user).explain(area, action)
         allowed, reasons = decision.allowed, list(decision.reasons)
         if ip is not None:
-            # the same decision as the login and every request (permissions.ipwhitelist)
+            # the same decision as the login and every request (accounts.ipwhitelist)
             address = address_decision(ip, user.ip_whitelist)
             allowed = allowed and address.allowed
             reasons.append(f"whitelist: {address.reason}")

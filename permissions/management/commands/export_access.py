@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from controlpanel.progress import ProgressBar, wanted
+from controlpanel.kit.progress import ProgressBar, wanted
 from permissions.transfer import export_access
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from controlpanel.progress import progress_bar, wanted
+from controlpanel.kit.progress import progress_bar, wanted
 from permissions.transfer import ImportRefused, Source, UnreadableFile, import_access
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from permissions.areas import all_areas
+from controlpanel.kit.areas import all_areas
 
 
 class Command(BaseCommand):

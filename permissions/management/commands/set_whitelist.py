@@ -3,8 +3,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from permissions import audit
-from permissions.ipwhitelist import parse_whitelist, stored_whitelist, typed_entries
+from accounts.ipwhitelist import parse_whitelist, stored_whitelist, typed_entries
+from controlpanel.audit import log as audit
 
 NO_ENTRIES = "no entries given. To remove the whitelist (any address may sign in), use --clear."
 ENTRIES_AND_CLEAR = "give entries or --clear, not both."

@@ -3,7 +3,7 @@ page must be named ``user-list`` for the navigation (see permissions.context_pro
 
 from django.urls import path
 
-from . import user_admin_views as views
+from . import user_views as views
 
 urlpatterns = [
     path("users/", views.user_list_view, name="user-list"),

@@ -11,13 +11,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from permissions.access import requires
-from permissions.client_ip import client_ip
-from permissions.responses import call_service, refuse
+from accounts.models import User
+from accounts.selectors import users_visible_to
+from controlpanel.audit.refusals import call_service, refuse
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import requires
 
-from . import lifecycle, two_factor
-from .models import User
-from .selectors import users_visible_to
+from . import user_services
 
 
 def _target(request: HttpRequest, pk: int) -> User:
@@ -52,7 +52,7 @@ def user_invite_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         target,
-        lambda: lifecycle.user_send_invite(user=target, actor=request.user, request=request),
+        lambda: user_services.user_invite(user=target, actor=request.user, request=request),
         f"A new invitation was sent to {target.email}; earlier invitation links no longer work.",
     )
 
@@ -64,7 +64,7 @@ def user_send_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         target,
-        lambda: lifecycle.user_send_reset_link(user=target, actor=request.user, request=request),
+        lambda: user_services.user_send_reset(user=target, actor=request.user, request=request),
         f"A password reset link was sent to {target.email}.",
     )
 
@@ -76,7 +76,9 @@ def user_unlock_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         target,
-        lambda: lifecycle.user_unlock(user=target, actor=request.user, address=client_ip(request)),
+        lambda: user_services.user_unlock(
+            user=target, actor=request.user, address=client_ip(request)
+        ),
         f"{target.email} can sign in again: the failed sign-ins were cleared.",
     )
 
@@ -88,7 +90,7 @@ def user_two_factor_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         target,
-        lambda: two_factor.two_factor_reset(
+        lambda: user_services.user_two_factor_reset(
             user=target, actor=request.user, address=client_ip(request)
         ),
         f"Two-factor sign-in of {target.email} was reset and their sessions were ended; "

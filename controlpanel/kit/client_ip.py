@@ -20,7 +20,21 @@ from functools import lru_cache
 
 from django.conf import settings
 
-from .ipwhitelist import parse_client_address
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_client_address(address: str | None) -> IPAddress | None:
+    """An address as the panel compares it: a zone index dropped, an IPv4-mapped IPv6
+    address in its IPv4 form; None for anything that is not an address."""
+    if not address:
+        return None
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        return parsed.ipv4_mapped
+    return parsed
 
 
 @lru_cache(maxsize=8)

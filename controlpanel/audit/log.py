@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 
-from resellers.selectors import reseller_id_of, reseller_path_of, scoped
+from controlpanel.kit.rowscope import reseller_id_of, reseller_path_of
 
 from .models import AuditEntry
 
@@ -75,10 +75,11 @@ def _is_secret(field_name: str) -> bool:
 
 
 def _reseller_id_of(obj) -> int | None:
-    """The reseller whose rows ``obj`` is among, as the row scope declares it (the same
-    ``reseller_path`` that ``resellers.selectors.scoped`` filters by, and that the area
-    registry's reseller-scoped flag describes): a contact, route, payment or ticket reply
-    through its customer; None for a row that is not reseller-scoped (a carrier, a
+    """The reseller whose rows ``obj`` is among, as the row scope declares it
+    (``controlpanel.kit.rowscope``: the same ``reseller_path`` that
+    ``resellers.selectors.scoped`` filters by, and that the area registry's
+    reseller-scoped flag describes): a contact, route, payment or ticket reply through
+    its customer; None for a row that is not reseller-scoped (a carrier, a
     group, even one made for a reseller, a reseller account) or declares no scope."""
     if obj is None:
         return None
@@ -143,13 +144,6 @@ def record(
 
 
 # --- Reads -------------------------------------------------------------------------------
-
-
-def entries_visible_to(user):
-    """The audit entries ``user`` may read: all of them, or, for a user linked to a
-    reseller, only that reseller's; none for an inactive or anonymous user (the caller
-    has checked read on ``audit-log``). The one row-scope selector decides."""
-    return scoped(AuditEntry.objects.all(), user)
 
 
 def object_key(obj=None, object_type: str = "", object_id="") -> tuple[str, str]:

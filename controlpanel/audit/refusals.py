@@ -27,9 +27,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 
-from . import audit
-from .areas import ACTIONS, get_area, is_area
-from .client_ip import client_ip
+from controlpanel.kit.areas import ACTIONS, get_area, is_area
+from controlpanel.kit.client_ip import client_ip
+
+from . import log as audit
 
 API_PREFIX = "/api/cp/"
 NOT_PERMITTED = "You may not make this change."
@@ -257,7 +258,7 @@ def call_service(
 def call_service_on_form(request, form, call, field_map=None):
     """``call_service`` for a form page: ``(value, 200)``, or ``(None, status)`` with the
     service's reason on the form (403 refused, 409 conflict, 200 bad input)."""
-    from .forms import add_service_error  # forms import models; this module loads first
+    from controlpanel.kit.forms import add_service_error
 
     outcome = call_service(request, call)
     if outcome.ok:

@@ -5,8 +5,8 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from permissions import audit
-from permissions.models import AuditEntry
+from controlpanel.audit import log as audit
+from controlpanel.audit.models import AuditEntry
 
 BAD_DAYS = (
     "--older-than: {value!r} is not a number of days; give a positive whole number, e.g. 365."

@@ -1,9 +1,9 @@
 """The users page's lifecycle buttons, included under ``settings/users/`` beside the
-user pages (distinct sub-paths, no namespace, like ``accounts.user_admin_urls``)."""
+user pages (distinct sub-paths, no namespace, like ``permissions.user_urls``)."""
 
 from django.urls import path
 
-from . import lifecycle_views as views
+from . import user_lifecycle_views as views
 
 urlpatterns = [
     path("<int:pk>/invite/", views.user_invite_view, name="user-invite"),

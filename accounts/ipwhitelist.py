@@ -24,12 +24,13 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
+from controlpanel.kit.client_ip import IPAddress, parse_client_address
+
 VALID_FORMS = "1.1.1.1, 1.1.1., 1.1.1.*, 1.1.1.0/24, 2001:db8::1 or 2001:db8::/48"
 
 _WILDCARD = re.compile(r"^(\d{1,3}\.){1,3}\*?$")
 _DOTTED_DIGITS = re.compile(r"^\d+(\.\d+)*\.?\*?$")
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -191,18 +192,6 @@ def typed_entries(stored) -> list[str]:
 def _networks(normalised: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     # _ipv4_form also mends entries stored in IPv6-mapped form before they were refused.
     return tuple(_ipv4_form(ipaddress.ip_network(n)) for n in normalised)
-
-
-def parse_client_address(address: str | None) -> IPAddress | None:
-    if not address:
-        return None
-    try:
-        parsed = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return None
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        return parsed.ipv4_mapped
-    return parsed
 
 
 UNDETERMINED = "the client address could not be determined, so no account may be used from it"

@@ -1,7 +1,6 @@
 """The reseller pages, under ``/settings/resellers/``: the shared generic views."""
 
-from controlpanel.areas.views import area_urlpatterns
-
-from .views import RESELLERS
+from .resellers import RESELLERS
+from .views import area_urlpatterns
 
 urlpatterns = area_urlpatterns(RESELLERS)

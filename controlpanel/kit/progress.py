@@ -1,5 +1,5 @@
 """One progress bar for the long-running management commands (``import_access``,
-``export_access``, ``access_review``, ``generate_access_data``).
+``export_access``, ``access_review``, ``benchmarks/generate_access_data.py``).
 
 ``Label [#########---------------------]  30% 300/1000`` is redrawn in place on one line
 of a stream (stderr), at most five times a second, and ended with a newline. Commands show

@@ -17,28 +17,26 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
-from controlpanel.paging import UncountedPage
-from permissions.access import requires
-from permissions.client_ip import client_ip
+from accounts import lifecycle
+from accounts.forms import password_requirements
+from accounts.lockout import locked_out_emails
+from accounts.models import User
+from accounts.selectors import users_visible_to
+from accounts.timezones import timezone_names
+from controlpanel.audit.refusals import call_service, call_service_on_form, refuse
+from controlpanel.kit.client_ip import client_ip
+from controlpanel.kit.declarations import requires
+from controlpanel.kit.paging import UncountedPage
+from permissions.checks import may_edit_user, may_manage_user, may_manage_users
 from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
-from permissions.responses import call_service, call_service_on_form, refuse
 from permissions.selectors import access_data, groups_overview, permission_grid
-from permissions.services import (
-    may_edit_user,
-    may_manage_user,
-    may_manage_users,
-    rule_create_many,
-    rule_update,
-)
+from permissions.services import rule_create_many, rule_update
 
-from . import lifecycle, services
-from .forms import UserForm, UserListFilterForm, UserPasswordForm, password_requirements
-from .lockout import locked_out_emails
-from .models import User
-from .selectors import user_list, users_visible_to
-from .timezones import timezone_names
+from . import user_services as services
+from .user_forms import UserForm, UserListFilterForm, UserPasswordForm
+from .user_selectors import user_list
 
 USERS_PER_PAGE = 25
 USER_FIELD_MAP = {"password": "password1"}
@@ -177,7 +175,7 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
                     request, f"User {user.email} was created; a verification e-mail was sent."
                 )
             else:
-                lifecycle.user_send_invite(user=user, actor=request.user, request=request)
+                services.user_invite(user=user, actor=request.user, request=request)
                 messages.success(
                     request, f"User {user.email} was created and invited to set a password."
                 )
