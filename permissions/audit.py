@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -133,10 +134,27 @@ def record(
     return entry
 
 
+def _db_value(entry: AuditEntry, field):
+    return field.get_db_prep_save(getattr(entry, field.attname), connection)
+
+
 def record_many(entries: list[AuditEntry]) -> None:
     """Write entries built by ``entry_for`` in one bulk insert (a bulk import audits each
     user it changes without a statement per user)."""
-    AuditEntry.objects.bulk_create(entries)
+    if connection.vendor == "postgresql" and entries:
+        # COPY: a bulk import's tens of thousands of entries in a fraction of the time
+        # an INSERT of them takes (the same rows; no id comes back, none is needed).
+        fields = [field for field in AuditEntry._meta.concrete_fields if not field.primary_key]
+        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        table = connection.ops.quote_name(AuditEntry._meta.db_table)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for entry in entries:
+                copy.write_row([_db_value(entry, field) for field in fields])
+    else:
+        AuditEntry.objects.bulk_create(entries)
     if entries:  # one log line, not one per entry
         logger.info("%s wrote %d audit entries", entries[0].actor_label, len(entries))
 

@@ -54,11 +54,38 @@ def _user_change(name: str, before, after) -> dict:
     return {"before": _shown(before), "after": _shown(after)}
 
 
-def _user_audit_values(spec: UserSpec) -> dict:
-    values = _user_wanted(spec)
-    values["ip_whitelist"] = [entry for entry, _network in spec.ip_whitelist]
-    values["groups"] = list(spec.groups)
-    return {name: _shown(value) for name, value in values.items()}
+# What a new user's audit entry leaves out when the file leaves it at its default: the
+# entry stays short (an import may create a hundred thousand users).
+_NEW_USER_DEFAULTS = {
+    "name": "",
+    "groups": (),
+    "reseller": None,
+    "timezone": "UTC",
+    "ip_whitelist": (),
+    "shared_ticket": False,
+    "active": True,
+    "rules": frozenset(),
+}
+
+
+def _new_user_changes(spec: UserSpec) -> dict:
+    values = {
+        "email": spec.email,
+        "role": spec.role,
+        "name": spec.name,
+        "groups": spec.groups,
+        "reseller": spec.reseller,
+        "timezone": spec.timezone,
+        "ip_whitelist": tuple(entry for entry, _network in spec.ip_whitelist),
+        "shared_ticket": spec.shared_ticket,
+        "active": spec.active,
+        "rules": spec.rules,
+    }
+    return {
+        name: {"after": list(value) if isinstance(value, tuple) else _shown(value)}
+        for name, value in values.items()
+        if name not in _NEW_USER_DEFAULTS or value != _NEW_USER_DEFAULTS[name]
+    }
 
 
 def _group_after(spec: GroupSpec) -> dict:
@@ -449,7 +476,7 @@ def _create_users(items: list[Pending], groups, resellers, batch_size: int) -> N
                     audit.Action.CREATE,
                     user,
                     f"Created user {user.email}.",
-                    {k: {"after": v} for k, v in _user_audit_values(item.spec).items()},
+                    _new_user_changes(item.spec),
                 )
                 for user, item in zip(users, batch, strict=True)
             ]
