@@ -180,6 +180,7 @@ class Validator:
             "group": GroupForm.base_fields["name"],
             "reseller": ResellerForm.base_fields["name"],
         }
+        self._timezones: set[str] = set()  # found valid already
         self._errors: list[tuple[tuple, str]] = []
         self._where: tuple = (_TOP, 0, 0)
         self._seq = 0
@@ -273,11 +274,16 @@ class Validator:
         if not isinstance(value, str):
             self.error(place, f"expected a string, got {describe(value)}")
             return _INVALID
+        if field == "timezone" and value in self._timezones:
+            return value  # a few zones, a hundred thousand users: each checked once
         try:
-            return self.fields[field].clean(value)
+            cleaned = self.fields[field].clean(value)
         except ValidationError as error:
             self.error(place, _field_message(field, error, value.strip()))
             return _INVALID
+        if field == "timezone" and cleaned == value:
+            self._timezones.add(value)
+        return cleaned
 
     def boolean(self, value, place):
         if isinstance(value, bool):
