@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -115,6 +116,67 @@ def record(
     are dropped. The entry is visible to the users of ``reseller`` when given, else of the
     object's reseller (its own or its customer's), else of the actor's reseller.
     """
+    entry = entry_for(
+        action,
+        actor=actor,
+        actor_label=actor_label,
+        address=address,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        message=message,
+        changes=changes,
+        reseller=reseller,
+    )
+    entry.save()
+    logger.info(
+        "%s %s %s:%s %s", entry.actor_label, action, entry.object_type, entry.object_id, message
+    )
+    return entry
+
+
+def _db_value(entry: AuditEntry, field):
+    return field.get_db_prep_save(getattr(entry, field.attname), connection)
+
+
+def record_many(entries: list[AuditEntry]) -> None:
+    """Write entries built by ``entry_for`` in one bulk insert (a bulk import audits each
+    user it changes without a statement per user)."""
+    if connection.vendor == "postgresql" and entries:
+        # COPY: a bulk import's tens of thousands of entries in a fraction of the time
+        # an INSERT of them takes (the same rows; no id comes back, none is needed).
+        fields = [field for field in AuditEntry._meta.concrete_fields if not field.primary_key]
+        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        table = connection.ops.quote_name(AuditEntry._meta.db_table)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for entry in entries:
+                copy.write_row([_db_value(entry, field) for field in fields])
+    else:
+        AuditEntry.objects.bulk_create(entries)
+    if entries:  # one log line, not one per entry
+        logger.info("%s wrote %d audit entries", entries[0].actor_label, len(entries))
+
+
+def entry_for(
+    action: str,
+    *,
+    actor=None,
+    actor_label: str = "",
+    address: str | None = None,
+    obj=None,
+    object_type: str = "",
+    object_id: str = "",
+    message: str = "",
+    changes: dict | None = None,
+    reseller=None,
+    plain_changes: bool = False,
+) -> AuditEntry:
+    """The entry ``record`` writes, unsaved (same arguments). ``plain_changes``: the
+    changes hold only strings, numbers, booleans, None, lists and dicts already, so the
+    conversion to plain JSON is skipped (a bulk import builds thousands)."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     if obj is not None:
@@ -122,13 +184,14 @@ def record(
         object_id = object_id or str(obj.pk)
     label = actor_label or (actor.email if actor is not None else "system")
     clean_changes = {k: v for k, v in (changes or {}).items() if not _is_secret(k)}
-    # Stored as plain JSON: dates, decimals and UUIDs become strings once, here.
-    clean_changes = json.loads(json.dumps(clean_changes, cls=DjangoJSONEncoder))
+    if not plain_changes:
+        # Stored as plain JSON: dates, decimals and UUIDs become strings once, here.
+        clean_changes = json.loads(json.dumps(clean_changes, cls=DjangoJSONEncoder))
     if reseller is not None:
         reseller_id = getattr(reseller, "pk", reseller)
     else:
         reseller_id = _reseller_id_of(obj) or getattr(actor, "reseller_id", None)
-    entry = AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor,
         actor_label=label[:254],
         address=address,
@@ -139,8 +202,6 @@ def record(
         changes=clean_changes,
         reseller_id=reseller_id,
     )
-    logger.info("%s %s %s:%s %s", label, action, object_type, object_id, message)
-    return entry
 
 
 # --- Reads -------------------------------------------------------------------------------

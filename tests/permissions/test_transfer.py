@@ -435,6 +435,38 @@ def test_import_records_one_audit_entry_with_the_summary(manage, tmp_path):
     assert "users: 1 created, 0 updated, 0 unchanged" in entry.message
 
 
+def test_import_audits_each_user_it_promotes_with_what_changed(manage, admin, tmp_path):
+    operators = [UserFactory(email=f"op{n}@example.com", name=f"Op {n}") for n in range(3)]
+    data = {
+        "users": [{"email": u.email, "name": u.name, "role": "administrator"} for u in operators]
+    }
+    assert manage("import_access", write_file(tmp_path, data)).status == 0
+    entries = AuditEntry.objects.filter(action="update", actor_label="import_access")
+    assert sorted(entry.object_id for entry in entries) == sorted(str(u.pk) for u in operators)
+    for entry in entries:
+        assert entry.object_type == "user"
+        assert entry.changes == {"role": {"before": "user", "after": "administrator"}}
+        assert entry.message.startswith("Updated user op")
+
+
+def test_import_audits_each_group_and_user_it_creates(manage, tmp_path):
+    data = {
+        "groups": [{"name": "Auditors", "defaults": ["read"]}],
+        "users": [{"email": "new@example.com", "role": "user", "groups": ["Auditors"]}],
+    }
+    assert manage("import_access", write_file(tmp_path, data)).status == 0
+    created = AuditEntry.objects.filter(action="create", actor_label="import_access")
+    by_type = {entry.object_type: entry for entry in created}
+    assert set(by_type) == {"group", "user"}
+    assert by_type["group"].changes["defaults"] == {"after": ["read"]}
+    assert by_type["user"].changes["groups"] == {"after": ["Auditors"]}
+    assert by_type["user"].changes["role"] == {"after": "user"}
+    assert manage("import_access", write_file(tmp_path, data)).status == 0  # unchanged
+    assert (
+        AuditEntry.objects.filter(actor_label="import_access").exclude(action="import").count() == 2
+    )
+
+
 def test_import_reads_standard_input_when_the_file_is_a_dash(manage):
     result = manage("import_access", "-", stdin=CONTRACT_EXAMPLE)
     assert result.status == 0
