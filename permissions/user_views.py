@@ -32,7 +32,8 @@ from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
 from permissions.selectors import access_data, groups_overview, permission_grid
-from permissions.services import rule_create_many, rule_update
+from permissions.services import rule_update
+from permissions.views import add_rules_from_form
 
 from . import user_services as services
 from .user_forms import UserForm, UserListFilterForm, UserPasswordForm
@@ -445,19 +446,7 @@ def user_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = RuleForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        rules, status = call_service_on_form(
-            request,
-            form,
-            lambda: rule_create_many(
-                user=target,
-                areas=form.cleaned_data["area"],
-                actions=form.cleaned_data["access"],
-                effect=form.cleaned_data["effect"],
-                actor=request.user,
-                address=client_ip(request),
-            ),
-            RULE_FIELD_MAP,
-        )
+        rules, status = add_rules_from_form(request, form, user=target)
         if rules is not None:
             noun = "Rule" if len(rules) == 1 else f"{len(rules)} rules"
             added = "; ".join(rule.summary for rule in rules)

@@ -24,6 +24,25 @@ from .selectors import group_access, groups_overview, permission_grid
 RULE_FIELD_MAP = {"actions": "access"}
 
 
+def add_rules_from_form(request: HttpRequest, form: RuleForm, **owner):
+    """The add-rule form (one access on one or more areas) applied to a group or a user
+    (``owner``: ``group=`` or ``user=``): ``(rules, 200)``, or ``(None, status)`` with the
+    refusal on the form. The group page and the user page share it."""
+    return call_service_on_form(
+        request,
+        form,
+        lambda: services.rule_create_many(
+            **owner,
+            areas=form.cleaned_data["area"],
+            actions=form.cleaned_data["access"],
+            effect=form.cleaned_data["effect"],
+            actor=request.user,
+            address=client_ip(request),
+        ),
+        RULE_FIELD_MAP,
+    )
+
+
 def added_message(owner: str, rules) -> str:
     noun = "Rule" if len(rules) == 1 else f"{len(rules)} rules"
     return f"{noun} added to {owner}: {'; '.join(rule.summary for rule in rules)}."
@@ -178,19 +197,7 @@ def group_rule_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = RuleForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        rules, status = call_service_on_form(
-            request,
-            form,
-            lambda: services.rule_create_many(
-                group=group,
-                areas=form.cleaned_data["area"],
-                actions=form.cleaned_data["access"],
-                effect=form.cleaned_data["effect"],
-                actor=request.user,
-                address=client_ip(request),
-            ),
-            RULE_FIELD_MAP,
-        )
+        rules, status = add_rules_from_form(request, form, group=group)
         if rules is not None:
             messages.success(request, added_message(group.name, rules))
             # Back to the group with the same choices ticked, to add similar rules quickly.
