@@ -146,7 +146,7 @@ def test_filter_by_group_lists_each_member_once(client_as, admin, cast, staff, s
 
 def test_filter_by_reseller_or_by_none(client_as, admin, cast, reseller_user):
     globex = ResellerFactory(name="Globex")
-    UserFactory(email="gus@globex.example", reseller=globex)
+    UserFactory(name="Gus Grant", email="gus@globex.example", reseller=globex)
     client = client_as(admin)
     assert listed(client.get("/settings/users/", {"reseller": globex.pk})) == ["gus@globex.example"]
     unscoped = listed(client.get("/settings/users/", {"reseller": "none"}))
@@ -213,9 +213,9 @@ def test_a_value_not_understood_is_named_and_ignored(client_as, admin, cast, que
 def test_a_resellers_user_sees_and_filters_only_their_resellers_users(
     client_as, reseller, reseller_user, staff
 ):
-    colleague = UserFactory(email="rob@acme.example", reseller=reseller)
+    colleague = UserFactory(name="Rob Rowe", email="rob@acme.example", reseller=reseller)
     globex = ResellerFactory(name="Globex")
-    UserFactory(email="gus@globex.example", reseller=globex)
+    UserFactory(name="Gus Grant", email="gus@globex.example", reseller=globex)
     client = client_as(reseller_user)
     page = client.get("/settings/users/")
     assert listed(page) == ["rita@acme.example", colleague.email]
