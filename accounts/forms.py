@@ -52,6 +52,11 @@ class LoginForm(forms.Form):
             self.user = user
             self.refusal_reason = f"address not whitelisted: {address.reason}"
             raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
+        if user.sso_only:
+            # the same answer as a wrong password: a right one must not be confirmed
+            self.user = user
+            self.refusal_reason = "single sign-on only: password sign-in refused"
+            raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
         self.user = user
         return self.cleaned_data
 

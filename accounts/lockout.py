@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from axes.backends import AxesStandaloneBackend
 from axes.conf import settings
+from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from axes.utils import reset
@@ -52,6 +53,15 @@ class LockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def sign_in_paused(request, user) -> bool:
+    """Whether a sign-in of ``user`` from this request is paused now, by the account's
+    count or the address's: the very gate the password sign-in passes
+    (``LockoutBackend``), asked for a sign-in that typed no password (single sign-on)."""
+    if not settings.AXES_ENABLED:
+        return False
+    return not AxesProxyHandler.is_allowed(request, {"username": user.email})
 
 
 def unlock(*, email: str = "", address: str = "") -> int:

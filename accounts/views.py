@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,6 +16,7 @@ from controlpanel.kit.declarations import public, self_service
 from . import reauth, sessions, two_factor
 from .forms import LoginForm, OwnPasswordChangeForm, ProfileForm
 from .services import user_change_own_password
+from .signin import complete_sign_in
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -36,15 +37,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request, data=request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            if two_factor.is_enabled(form.user):
-                # not signed in yet: the code step (accounts.security_views) finishes it
-                two_factor.begin_pending_login(request, form.user, next_url=_safe_next(request))
-                return redirect("accounts:login_code")
-            login(request, form.user)  # rotates the session key and the CSRF token
-            audit.record(
-                audit.Action.LOGIN, actor=form.user, address=client_ip(request), obj=form.user
-            )
-            return redirect(_safe_next(request))
+            return complete_sign_in(request, form.user, next_url=_safe_next(request))
         if form.refusal_reason:
             audit.record(
                 audit.Action.LOGIN_FAILED,

@@ -62,6 +62,7 @@ class Action:
     TWO_FACTOR_RESET = "2fa reset"
     TOKENS_REVOKED = "api tokens revoked"
     SESSION_ENDED = "session ended"
+    SSO_LINKED = "sso linked"
 
 
 # The audit page's action filter offers these, in this order.
