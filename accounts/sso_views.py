@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import jwt
 import requests
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
@@ -107,6 +109,11 @@ def sso_callback_view(request: HttpRequest) -> HttpResponse:
     reason = signin.refusal_after_identity(request, user)
     if reason:
         return _refuse(request, reason, user=user)
+    if settings.OIDC_GROUPS_CLAIM and settings.SSO_GROUP_MAP:
+        import_string(settings.SSO_GROUP_SYNC)(
+            user=user, claims=backend.claims, address=client_ip(request)
+        )
+        user.refresh_from_db()
     user.backend = sso.BACKEND
     provider_mfa = sso.provider_asserted_mfa(backend.claims)
     method = f"through {sso.provider_name()}"

@@ -223,6 +223,11 @@ SSO_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=False)
 # Administrators still type the panel's own code (TOTP) after the provider, unless this
 # is on and the ID token's ``amr`` claim names a second factor (docs/security.md).
 SSO_TRUST_PROVIDER_MFA = env.bool("OIDC_TRUST_PROVIDER_MFA", default=False)
+# Optional: panel groups from the provider's group claim (permissions.sso_groups). Only
+# the panel groups named here are ever added or removed; the role never changes.
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="")
+SSO_GROUP_MAP = env.dict("OIDC_GROUP_MAP", default={})
+SSO_GROUP_SYNC = "permissions.sso_groups.sso_sync_groups"
 if SSO_ENABLED:
     _sso_missing = [
         name

@@ -248,3 +248,42 @@ def test_a_user_manager_cannot_turn_sso_only_off_for_themselves(client_as, manag
     client.post(f"/settings/users/{manager.pk}/edit/", _edit(manager, name="M."))
     manager.refresh_from_db()
     assert manager.sso_only
+
+
+# --- Groups from the provider's claim (permissions.sso_groups) --------------------------
+
+
+@pytest.fixture
+def group_map(settings):
+    settings.OIDC_GROUPS_CLAIM = "groups"
+    settings.SSO_GROUP_MAP = {"noc": "NOC", "billing": "Billing", "ghost": "Ghost"}
+    return settings
+
+
+def test_mapped_groups_follow_the_claim_and_others_stay(db, group_map):
+    from permissions.sso_groups import sso_sync_groups
+    from tests.factories import GroupFactory
+
+    noc, billing, own = GroupFactory(name="NOC"), GroupFactory(name="Billing"), GroupFactory()
+    user = UserFactory(groups=[billing, own])
+    assert sso_sync_groups(user=user, claims={"groups": ["noc", "unmapped", "ghost"]})
+    assert set(user.access_groups.all()) == {noc, own}
+    entry = AuditEntry.objects.filter(action="sso groups").latest("pk")
+    assert "added NOC" in entry.message and "removed Billing" in entry.message
+    assert "Ghost" in entry.message  # mapped but missing: never created
+    assert not user.access_groups.filter(name="Ghost").exists()
+    update = AuditEntry.objects.filter(action="update", object_id=str(user.pk)).latest("pk")
+    assert update.changes["groups"] == {"added": ["NOC"], "removed": ["Billing"]}
+    assert not sso_sync_groups(user=user, claims={"groups": ["noc"]})  # nothing to change
+    user.refresh_from_db()
+    assert user.role == Role.USER
+
+
+def test_the_mapping_never_touches_an_administrator(db, group_map):
+    from permissions.sso_groups import sso_sync_groups
+    from tests.factories import AdminFactory, GroupFactory
+
+    GroupFactory(name="NOC")
+    admin = AdminFactory()
+    assert not sso_sync_groups(user=admin, claims={"groups": ["noc"], "role": "user"})
+    assert not admin.access_groups.exists()

@@ -295,3 +295,19 @@ def test_a_provider_second_factor_counts_only_when_trusted(new_page, sso):
     signed_in_as(page, boss)
     login = AuditEntry.objects.filter(action="login", object_id=str(boss.pk)).latest("pk")
     assert "provider's second factor" in login.message
+
+
+def test_provider_groups_map_to_the_configured_panel_groups_only(page, sso):
+    from tests.factories import GroupFactory
+
+    sso.OIDC_GROUPS_CLAIM = "groups"
+    sso.SSO_GROUP_MAP = {"noc": "NOC"}  # the provider's "billing" is not mapped
+    noc, billing = GroupFactory(name="NOC"), GroupFactory(name="Billing")
+    ada = UserFactory(email="ada@example.com")
+    start_sso(page, "ada@example.com")
+    signed_in_as(page, ada)
+    assert set(ada.access_groups.all()) == {noc}
+    assert billing not in ada.access_groups.all()
+    ada.refresh_from_db()
+    assert ada.role == Role.USER
+    assert AuditEntry.objects.filter(action="sso groups", object_id=str(ada.pk)).exists()

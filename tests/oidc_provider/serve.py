@@ -20,6 +20,9 @@ USERS = [
     ("boss@example.com", "Boss Admin", "mfa"),
 ]
 
+# provider group -> its members
+GROUPS = {"noc": ["ada@example.com"], "billing": ["ada@example.com", "newcomer@example.com"]}
+
 
 def _rsa_key() -> str:
     from cryptography.hazmat.primitives import serialization
@@ -43,7 +46,7 @@ def main(port: str, database: str, callback: str) -> None:
     import django
 
     django.setup()
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from oauth2_provider.models import Application
 
@@ -52,6 +55,8 @@ def main(port: str, database: str, callback: str) -> None:
         User.objects.create_user(
             username=email, email=email, password=PASSWORD, first_name=name, last_name=mode
         )
+    for name, members in GROUPS.items():
+        Group.objects.create(name=name).user_set.set(User.objects.filter(email__in=members))
     Application.objects.create(
         name="Control panel",
         client_id=CLIENT_ID,

@@ -3,6 +3,8 @@
 - ``unverified``: ``email_verified`` is false;
 - ``wrong-nonce``: the ID token carries a nonce other than the one the panel sent;
 - ``mfa``: the ID token's ``amr`` says a one-time code was used (RFC 8176).
+
+``groups`` lists the provider user's Django groups (``serve.GROUPS``).
 """
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -17,6 +19,7 @@ class TestProviderValidator(OAuth2Validator):
             "email": user.email,
             "email_verified": user.last_name != "unverified",
             "name": user.first_name,
+            "groups": sorted(user.groups.values_list("name", flat=True)),
         }
         if user.last_name == "mfa":
             claims["amr"] = ["pwd", "otp"]
