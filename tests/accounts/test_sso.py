@@ -287,3 +287,52 @@ def test_the_mapping_never_touches_an_administrator(db, group_map):
     admin = AdminFactory()
     assert not sso_sync_groups(user=admin, claims={"groups": ["noc"], "role": "user"})
     assert not admin.access_groups.exists()
+
+
+# --- Settings ---------------------------------------------------------------------------
+
+
+def test_single_sign_on_is_off_by_default_and_its_backend_absent():
+    from tests.test_settings import _settings
+
+    out = _settings("controlpanel.settings.base", {}, "s.SSO_ENABLED, s.AUTHENTICATION_BACKENDS")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("False") and "SSOBackend" not in out.stdout
+
+
+def test_a_partial_configuration_stops_start_up_naming_what_is_missing():
+    from tests.test_settings import _settings
+
+    out = _settings(
+        "controlpanel.settings.base",
+        {"OIDC_ISSUER": ISSUER, "OIDC_CLIENT_ID": CLIENT},
+        "s.SSO_ENABLED",
+    )
+    assert out.returncode != 0
+    assert "OIDC_TOKEN_ENDPOINT" in out.stderr and "OIDC_CLIENT_SECRET" in out.stderr
+
+
+def test_a_full_configuration_turns_the_backend_on_with_pkce_and_nonce():
+    from tests.test_settings import _settings
+
+    env = {
+        "OIDC_ISSUER": ISSUER,
+        "OIDC_AUTHORIZATION_ENDPOINT": f"{ISSUER}/authorize",
+        "OIDC_TOKEN_ENDPOINT": f"{ISSUER}/token",
+        "OIDC_USERINFO_ENDPOINT": f"{ISSUER}/userinfo",
+        "OIDC_JWKS_ENDPOINT": f"{ISSUER}/jwks",
+        "OIDC_CLIENT_ID": CLIENT,
+        "OIDC_CLIENT_SECRET": "s3cret",
+        "OIDC_GROUP_MAP": "noc=NOC,finance=Billing",
+    }
+    out = _settings(
+        "controlpanel.settings.base",
+        env,
+        "s.AUTHENTICATION_BACKENDS[-1], s.OIDC_USE_PKCE, s.OIDC_USE_NONCE, s.SSO_GROUP_MAP",
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == (
+        "accounts.sso.SSOBackend True True {'noc': 'NOC', 'finance': 'Billing'}"
+    )
+    symmetric = _settings("controlpanel.settings.base", {**env, "OIDC_SIGN_ALGO": "HS256"}, "1")
+    assert symmetric.returncode != 0 and "asymmetric" in symmetric.stderr
