@@ -146,7 +146,7 @@ class UserForm(forms.Form):
                 for name in ("role", "groups", "ip_whitelist", "sso_only"):
                     self.fields.pop(name, None)
         if not sso.is_enabled() and not (instance is not None and instance.sso_only):
-            del self.fields["sso_only"]  # offered once single sign-on is configured
+            self.fields.pop("sso_only", None)  # offered once single sign-on is configured
         if actor.reseller_id is not None:
             del self.fields["reseller"]  # forced to the actor's own reseller
         # Groups the actor could not add this user to, with why: offered disabled, by the
