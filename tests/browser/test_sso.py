@@ -25,6 +25,8 @@ from controlpanel.audit.models import AuditEntry
 from tests.factories import AdminFactory, UserFactory
 from tests.oidc_provider.serve import CLIENT_ID, CLIENT_SECRET, PASSWORD
 
+from .axe import assert_accessible_now
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -123,6 +125,7 @@ def test_a_linked_user_signs_in_through_the_provider(page, sso, screenshot):
     ada = UserFactory(email="ada@example.com")
     page.goto("/accounts/login/")
     expect(page.locator("body")).to_contain_text(f"Sign in with {PROVIDER_NAME}")
+    assert_accessible_now(page)
     screenshot("sso-login-page")
     start_sso(page, "ada@example.com")
     signed_in_as(page, ada)
@@ -146,6 +149,7 @@ def test_an_unknown_email_is_refused_then_created_as_a_plain_user_when_allowed(
 ):
     start_sso(page, "newcomer@example.com")
     expect_refused(page)
+    assert_accessible_now(page)
     screenshot("sso-refused")
     assert not User.objects.filter(email="newcomer@example.com").exists()
     assert "OIDC_CREATE_USERS" in last_refusal().message
