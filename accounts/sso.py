@@ -171,6 +171,28 @@ def user_for_claims(claims: dict, *, address: str | None = None) -> User:
     return _create(issuer=issuer, subject=subject, email=email, name=name, address=address)
 
 
+@transaction.atomic
+def sso_unlink(*, user: User, actor=None, actor_label: str = "", address=None) -> int:
+    """Remove every provider identity linked to ``user`` (recovery: the provider moved
+    the person to a new subject, or the link was made to the wrong account). Their next
+    single sign-on links again by verified e-mail. Returns how many links went."""
+    identities = list(SSOIdentity.objects.select_for_update().filter(user=user))
+    if not identities:
+        return 0
+    SSOIdentity.objects.filter(pk__in=[identity.pk for identity in identities]).delete()
+    audit.record(
+        audit.Action.SSO_UNLINKED,
+        actor=actor,
+        actor_label=actor_label,
+        address=address,
+        obj=user,
+        message="Single sign-on identities unlinked: "
+        + ", ".join(f"{identity.subject} at {identity.issuer}" for identity in identities)
+        + ".",
+    )
+    return len(identities)
+
+
 class SSOBackend(OIDCAuthenticationBackend):
     """mozilla-django-oidc's backend with the checks it leaves out, the panel's linking
     rules, and Django's ``ModelBackend`` answers where the library's differ (an inactive

@@ -63,6 +63,7 @@ class Action:
     TOKENS_REVOKED = "api tokens revoked"
     SESSION_ENDED = "session ended"
     SSO_LINKED = "sso linked"
+    SSO_UNLINKED = "sso unlinked"
     SSO_GROUPS = "sso groups"
 
 

@@ -336,3 +336,25 @@ def test_a_full_configuration_turns_the_backend_on_with_pkce_and_nonce():
     )
     symmetric = _settings("controlpanel.settings.base", {**env, "OIDC_SIGN_ALGO": "HS256"}, "1")
     assert symmetric.returncode != 0 and "asymmetric" in symmetric.stderr
+
+
+# --- manage.py sso_links ----------------------------------------------------------------
+
+
+def test_sso_links_lists_and_unlinks_so_the_next_sign_in_links_again(db, sso_on, manage):
+    ada = UserFactory(email="ada@example.com")
+    sso.user_for_claims(claims(sub="old-subject"))
+    listed = manage("sso_links")
+    assert listed.status == 0
+    assert listed.out.split("\t")[:4] == ["ada@example.com", ISSUER, "old-subject", ada.email]
+    # the provider moved Ada to a new subject: refused until the old link goes
+    with pytest.raises(sso.SSORefused):
+        sso.user_for_claims(claims(sub="new-subject"))
+    unlinked = manage("sso_links", "ADA@example.com", unlink=True)
+    assert unlinked.status == 0 and "Unlinked 1" in unlinked.out
+    assert AuditEntry.objects.filter(action="sso unlinked", object_id=str(ada.pk)).exists()
+    assert sso.user_for_claims(claims(sub="new-subject")) == ada
+    assert manage("sso_links", "nobody@example.com").status == 2
+    assert manage("sso_links", unlink=True).status == 2
+    UserFactory(email="bob@example.com")
+    assert manage("sso_links", "bob@example.com", unlink=True).status == 1
