@@ -301,9 +301,13 @@ def verify_assertion(
 ) -> Passkey:
     """Check an assertion for ``passkey`` against the challenge of ``purpose``; on
     success the passkey's counter and last use are updated. PasskeyError otherwise."""
-    challenge = _take_challenge(request, purpose, user)
-    party = _relying_party()
     owner = passkey.user
+    try:
+        challenge = _take_challenge(request, purpose, user)
+    except PasskeyError as error:
+        error.user = owner  # e.g. a replayed assertion: it counts against the account
+        raise
+    party = _relying_party()
     response = credential.get("response")
     if not isinstance(response, dict):
         raise PasskeyError(MALFORMED, reason="assertion has no response object", user=owner)
