@@ -131,13 +131,14 @@ def has_passkey(user: User) -> bool:
 # --- Challenges ------------------------------------------------------------------------
 
 
-def _issue_challenge(request, purpose: str, user: User | None = None) -> bytes:
+def _issue_challenge(request, purpose: str, user: User | None = None, **extra) -> bytes:
     challenge = generate_challenge()  # 64 random bytes
     request.session[CHALLENGE_KEY] = {
         "purpose": purpose,
         "challenge": bytes_to_base64url(challenge),
         "user": user.pk if user is not None else None,
         "expires": int(time.time()) + int(settings.WEBAUTHN_CHALLENGE_TIMEOUT),
+        **extra,
     }
     return challenge
 
@@ -171,12 +172,12 @@ def registration_options(request) -> str:
     """``PublicKeyCredentialCreationOptions`` as JSON for ``navigator.credentials.create``."""
     party = _relying_party()
     user = request.user
-    challenge = _issue_challenge(request, REGISTER, user)
-    request.session[CHALLENGE_KEY]["handle"] = _user_handle(user)
+    handle = _user_handle(user)
+    challenge = _issue_challenge(request, REGISTER, user, handle=handle)
     options = generate_registration_options(
         rp_id=party.id,
         rp_name=party.name,
-        user_id=base64url_to_bytes(request.session[CHALLENGE_KEY]["handle"]),
+        user_id=base64url_to_bytes(handle),
         user_name=user.email,
         user_display_name=user.display_name,
         challenge=challenge,
