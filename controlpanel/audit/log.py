@@ -62,6 +62,9 @@ class Action:
     TWO_FACTOR_RESET = "2fa reset"
     TOKENS_REVOKED = "api tokens revoked"
     SESSION_ENDED = "session ended"
+    PASSKEY_ADDED = "passkey added"
+    PASSKEY_REMOVED = "passkey removed"
+    PASSKEY_COUNTER = "passkey counter regression"
 
 
 # The audit page's action filter offers these, in this order.
