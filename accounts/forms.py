@@ -3,10 +3,7 @@ from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import PasswordChangeForm
 from django.forms.boundfield import BoundField
 
-from controlpanel.kit.client_ip import client_ip
-
-from . import reauth
-from .ipwhitelist import address_decision
+from . import reauth, sign_in
 from .models import User
 from .passwords import MAX_PASSWORD_LENGTH
 from .timezones import timezone_names
@@ -47,10 +44,10 @@ class LoginForm(forms.Form):
                 if getattr(self.request, "axes_failures_since_start", None) is None:
                     User().set_password(password)  # refused before hashing: even the time
             raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
-        address = address_decision(client_ip(self.request), user.ip_whitelist)
-        if not address.allowed:
+        refusal = sign_in.admission_refusal(self.request, user)
+        if refusal:
             self.user = user
-            self.refusal_reason = f"address not whitelisted: {address.reason}"
+            self.refusal_reason = refusal
             raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
         if user.sso_only:
             # the same answer as a wrong password: a right one must not be confirmed

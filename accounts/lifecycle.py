@@ -409,3 +409,13 @@ def notify_two_factor_changed(user: User, *, enabled: bool, address: str | None 
         user,
         {"when": timezone.now(), "enabled": enabled, "address": address},
     )
+
+
+def notify_passkeys_changed(
+    user: User, *, added: str = "", removed: str = "", address: str | None = None
+) -> bool:
+    return _notify(
+        "passkeys_changed",
+        user,
+        {"when": timezone.now(), "added": added, "removed": removed, "address": address},
+    )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from axes.backends import AxesStandaloneBackend
 from axes.conf import settings
-from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from axes.utils import reset
@@ -53,15 +52,6 @@ class LockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
-
-
-def sign_in_paused(request, user) -> bool:
-    """Whether a sign-in of ``user`` from this request is paused now, by the account's
-    count or the address's: the very gate the password sign-in passes
-    (``LockoutBackend``), asked for a sign-in that typed no password (single sign-on)."""
-    if not settings.AXES_ENABLED:
-        return False
-    return not AxesProxyHandler.is_allowed(request, {"username": user.email})
 
 
 def unlock(*, email: str = "", address: str = "") -> int:
@@ -123,3 +113,24 @@ def locked_out_usernames():
         .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
         .values("username")
     )
+
+
+def _credentials(user) -> dict:
+    return {"username": user.email if user is not None else ""}
+
+
+def sign_in_locked(request, user) -> bool:
+    """Whether a sign-in that does not go through ``authenticate()`` (a passkey) is
+    paused for this account or this client address, as a password would be."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    return AxesProxyHandler.is_locked(request, credentials=_credentials(user))
+
+
+def count_failure(request, user) -> None:
+    """A failed sign-in by other means than a password (a passkey): counted against the
+    account where one is known (``user``) and the client address, as a wrong password
+    is (axes listens to ``user_login_failed``)."""
+    from django.contrib.auth.signals import user_login_failed
+
+    user_login_failed.send(sender=__name__, credentials=_credentials(user), request=request)

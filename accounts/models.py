@@ -331,3 +331,33 @@ class SSOIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey) a user registered on their profile
+    (``accounts.passkeys``). Only the public key is stored; the private key never leaves
+    the user's authenticator. ``credential_id`` is base64url, as browsers send it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=64, help_text="What the passkey is on, e.g. “work laptop”.")
+    credential_id = models.CharField(max_length=1400, unique=True, editable=False)
+    public_key = models.BinaryField(editable=False)
+    # The authenticator's signature counter; 0 when it keeps none (most synced passkeys).
+    sign_count = models.PositiveBigIntegerField(default=0, editable=False)
+    transports = models.JSONField(default=list, blank=True, editable=False)
+    # The WebAuthn user handle the credential carries (base64url); one per user.
+    user_handle = models.CharField(max_length=100, editable=False)
+    aaguid = models.CharField("authenticator model", max_length=36, blank=True, editable=False)
+    backup_eligible = models.BooleanField(default=False, editable=False)
+    backed_up = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField("last used", null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="passkey_name_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

@@ -18,7 +18,7 @@ Which user (``user_for_claims``):
    groups, no reseller and no password is created (single sign-on only), and linked.
 
 Everything after that (active, lockout, IP whitelist, two-factor, session, audit) is the
-password sign-in's own path: ``accounts.signin``.
+password sign-in's own path: ``accounts.sign_in``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ verifier kept in the session, and the redirect to the provider. The callback is 
 panel's own, so that every refusal is audited and answered like any failed sign-in:
 the state must be one this browser's session started (and is used once), then the
 library's backend trades the code and checks the ID token (``accounts.sso.SSOBackend``),
-and the sign-in ends as a password sign-in does (``accounts.signin``).
+and the sign-in ends as a password sign-in does (``accounts.sign_in``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from controlpanel.audit import log as audit
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import public
 
-from . import signin, sso, two_factor
+from . import lockout, sign_in, sso, two_factor
 
 SSO_FAILED = (
     "Single sign-on did not sign you in. Try again, or ask an administrator whether your "
@@ -106,7 +106,11 @@ def sso_callback_view(request: HttpRequest) -> HttpResponse:
         return _refuse(request, f"the provider's answer failed a check ({error})"[:500])
     if user is None:
         return _refuse(request, "the provider's answer was incomplete")
-    reason = signin.refusal_after_identity(request, user)
+    # What a password sign-in asks once the password is right (accounts.sign_in), and
+    # the lockout that authenticate() would have asked first.
+    reason = sign_in.admission_refusal(request, user)
+    if not reason and lockout.sign_in_locked(request, user):
+        reason = "locked out after repeated failed sign-ins"
     if reason:
         return _refuse(request, reason, user=user)
     if settings.OIDC_GROUPS_CLAIM and settings.SSO_GROUP_MAP:
@@ -114,18 +118,17 @@ def sso_callback_view(request: HttpRequest) -> HttpResponse:
             user=user, claims=backend.claims, address=client_ip(request)
         )
         user.refresh_from_db()
-    user.backend = sso.BACKEND
     provider_mfa = sso.provider_asserted_mfa(backend.claims)
     method = f"through {sso.provider_name()}"
+    next_url = request.session.pop(NEXT_KEY, None) or "/"
+    if not provider_mfa and sign_in.needs_second_step(user):
+        # not signed in yet: the code (or passkey) step finishes it, as after a password
+        user.backend = sso.BACKEND
+        two_factor.begin_pending_login(request, user, next_url=next_url, method=method)
+        return redirect("accounts:login_code")
     if provider_mfa:
         method += " with the provider's second factor (amr)"
-    response = signin.complete_sign_in(
-        request,
-        user,
-        next_url=request.session.pop(NEXT_KEY, None) or "/",
-        method=method,
-        second_factor_done=provider_mfa,
-    )
+    sign_in.complete(request, user, backend=sso.BACKEND, message=f"Signed in {method}.")
     if provider_mfa:
         two_factor.mark_enrolled(request)  # the provider's factor counts as the panel's
-    return response
+    return redirect(next_url)

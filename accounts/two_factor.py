@@ -33,7 +33,7 @@ from controlpanel.audit import log as audit
 from controlpanel.kit.client_ip import client_ip
 
 from . import lifecycle, sessions
-from .models import User
+from .models import Passkey, User
 
 PENDING_KEY = "_accounts_2fa_pending"
 ATTEMPTS_KEY = "_accounts_2fa_attempts"
@@ -316,13 +316,19 @@ def describe(device) -> str:
     return "recovery code" if is_recovery_device(device) else "code from the authenticator app"
 
 
+def has_second_factor(user: User) -> bool:
+    """A confirmed device or a passkey (user-verified, so it is a second factor in
+    itself): what OTP_REQUIRED_FOR_ADMINS asks an administrator to have."""
+    return is_enabled(user) or Passkey.objects.filter(user=user).exists()
+
+
 def has_device_cached(request) -> bool:
-    """Whether the signed-in user has a confirmed device; a yes is remembered in the
-    session (devices only go away through ``two_factor_disable``, which clears it and
-    ends the user's other sessions)."""
+    """Whether the signed-in user has a confirmed device or a passkey; a yes is
+    remembered in the session (both only go away through ``two_factor_disable`` or
+    ``accounts.passkeys``, which clear it and end the user's other sessions)."""
     if request.session.get(ENROLLED_KEY):
         return True
-    if is_enabled(request.user):
+    if has_second_factor(request.user):
         request.session[ENROLLED_KEY] = True
         return True
     return False

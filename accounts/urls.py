@@ -1,12 +1,13 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import link_views, security_views, sso_views, views
+from . import link_views, passkey_urls, security_views, sso_views, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("", include(passkey_urls)),  # passkeys: sign-in, second step, profile
     path("profile/", views.profile_view, name="profile"),
     path("profile/password/", views.password_change_view, name="password_change"),
     # Account lifecycle and sign-in security (accounts.link_views, accounts.security_views)

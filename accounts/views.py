@@ -13,10 +13,9 @@ from controlpanel.audit import log as audit
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import public, self_service
 
-from . import reauth, sessions, two_factor
+from . import reauth, sessions, sign_in, two_factor
 from .forms import LoginForm, OwnPasswordChangeForm, ProfileForm
 from .services import user_change_own_password
-from .signin import complete_sign_in
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -37,16 +36,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request, data=request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            return complete_sign_in(request, form.user, next_url=_safe_next(request))
+            return sign_in.after_password(request, form.user, next_url=_safe_next(request))
         if form.refusal_reason:
-            audit.record(
-                audit.Action.LOGIN_FAILED,
-                actor=form.user,
-                actor_label=(form.cleaned_data.get("email") or "")[:254],
-                address=client_ip(request),
-                object_type="user",
-                object_id=str(form.user.pk) if form.user else "",
-                message=f"Login refused: {form.refusal_reason}.",
+            sign_in.record_refusal(
+                request,
+                user=form.user,
+                label=form.cleaned_data.get("email") or "",
+                reason=form.refusal_reason,
             )
     return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)})
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone as django_timezone
 
-from accounts import lifecycle, two_factor
+from accounts import lifecycle, passkeys, two_factor
 from accounts.api_tokens import api_tokens_revoke_all
 from accounts.ipwhitelist import parse_whitelist, stored_whitelist, typed_entries
 from accounts.models import Role, User
@@ -475,6 +475,7 @@ def user_rule_delete(*, rule: Rule, actor=None, address: str | None = None) -> N
 # --- Lifecycle actions on someone else's account (accounts.lifecycle does the work) ----
 
 RESET_OWN_TWO_FACTOR_REFUSED = "Turn your own two-factor sign-in off on your profile, not here."
+REMOVE_OWN_PASSKEYS_REFUSED = "Remove your own passkeys on your profile, not here."
 
 
 def _managed(ctx: ActorContext, user: User) -> User:
@@ -512,3 +513,20 @@ def user_two_factor_reset(*, user: User, actor, address: str | None) -> bool:
     if ctx.user is not None and user.pk == ctx.user.pk:
         raise PermissionDenied(RESET_OWN_TWO_FACTOR_REFUSED)
     return two_factor.two_factor_reset(user=_managed(ctx, user), actor=ctx.user, address=address)
+
+
+NO_PASSKEYS = "{user} has no passkeys; nothing was changed."
+
+
+@transaction.atomic
+def user_passkeys_remove(*, user: User, actor, address: str | None) -> list[str]:
+    """Remove every passkey of a user the actor may manage (a lost or stolen device);
+    their sessions end. Removing one's own is done on the profile, with fresh proof."""
+    ctx = actor_context(actor)
+    ctx.require("user", "update")
+    if ctx.user is not None and user.pk == ctx.user.pk:
+        raise PermissionDenied(REMOVE_OWN_PASSKEYS_REFUSED)
+    removed = passkeys.passkeys_remove(user=_managed(ctx, user), actor=ctx.user, address=address)
+    if not removed:
+        raise ValidationError(NO_PASSKEYS.format(user=user.email))
+    return removed

@@ -14,6 +14,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from controlpanel.kit.relying_party import relying_party
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -188,6 +190,16 @@ AXES_VERBOSE = False
 OTP_TOTP_ISSUER = env.str("OTP_ISSUER", default="Control Panel")
 OTP_REQUIRED_FOR_ADMINS = env.bool("OTP_REQUIRED_FOR_ADMINS", default=False)
 OTP_LOGIN_TIMEOUT = 300  # seconds between the password step and the code
+# Passkeys (WebAuthn; accounts.passkeys, docs/deployment.md). Empty: the relying-party
+# id is PANEL_URL's host name and the one allowed origin PANEL_URL's origin. Checked here
+# so that a wrong value stops start-up with a message naming it.
+WEBAUTHN_ENABLED = env.bool("WEBAUTHN_ENABLED", default=True)
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="") or OTP_TOTP_ISSUER
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[])
+relying_party(panel_url=PANEL_URL, rp_id=WEBAUTHN_RP_ID, origins=WEBAUTHN_ORIGINS)
+# Seconds a passkey challenge stays usable (it is used once either way).
+WEBAUTHN_CHALLENGE_TIMEOUT = 300
 # How long a password typed at sign-in (or on the "confirm your password" page) counts as
 # fresh proof for turning two-factor on, minting an API token or making recovery codes.
 REAUTH_WINDOW = env.int("REAUTH_WINDOW", default=600)

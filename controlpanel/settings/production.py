@@ -7,8 +7,12 @@ from .base import (
     CLIENT_IP_HEADER,
     TRUSTED_PROXY_COUNT,
     TRUSTED_PROXY_NETWORKS,
+    WEBAUTHN_ENABLED,
+    WEBAUTHN_ORIGINS,
+    WEBAUTHN_RP_ID,
     _panel_url,
     env,
+    relying_party,
 )
 
 PROXY_HEADER_WITHOUT_NETWORKS = (
@@ -29,6 +33,14 @@ SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 # Links in e-mails are built from it; no default in production (see docs/deployment.md).
 PANEL_URL = _panel_url(env.str("PANEL_URL"))
+# Passkeys only over https, with an id every allowed origin belongs to. A panel served
+# over plain http with nothing configured for passkeys keeps running without them.
+if WEBAUTHN_ENABLED and (WEBAUTHN_RP_ID or WEBAUTHN_ORIGINS or PANEL_URL.startswith("https:")):
+    relying_party(
+        panel_url=PANEL_URL, rp_id=WEBAUTHN_RP_ID, origins=WEBAUTHN_ORIGINS, require_https=True
+    )
+else:
+    WEBAUTHN_ENABLED = False
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

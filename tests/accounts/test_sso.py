@@ -171,7 +171,7 @@ def test_an_id_token_signed_by_another_key_is_refused(signing_key):
 
 def test_without_configuration_there_is_no_button_and_no_sso_page(client, db):
     page = client.get("/accounts/login/")
-    assert b"Sign in with" not in page.content
+    assert b"/accounts/sso/" not in page.content and b"Sign in with single" not in page.content
     assert client.get("/accounts/sso/start/").status_code == 404
     assert client.get("/accounts/sso/callback/?code=x&state=y").status_code == 404
 

@@ -31,7 +31,7 @@ def remove_sso_only(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0006_users_list_indexes'),
+        ('accounts', '0007_passkey'),
     ]
 
     operations = [
