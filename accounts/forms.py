@@ -49,11 +49,6 @@ class LoginForm(forms.Form):
             self.user = user
             self.refusal_reason = refusal
             raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
-        if user.sso_only:
-            # the same answer as a wrong password: a right one must not be confirmed
-            self.user = user
-            self.refusal_reason = "single sign-on only: password sign-in refused"
-            raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
         self.user = user
         return self.cleaned_data
 

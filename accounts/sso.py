@@ -40,7 +40,7 @@ from .models import Role, SSOIdentity, User
 
 logger = logging.getLogger(__name__)
 
-BACKEND = "accounts.sso.SSOBackend"
+BACKEND = "accounts.sso.SSOBackend"  # = accounts.sign_in.SSO_BACKEND
 # Values of the ID token's ``amr`` claim (RFC 8176) that mean a second factor was used.
 MFA_METHODS = frozenset({"mfa", "otp", "hwk", "swk", "sms", "fpt", "face", "iris", "retina"})
 

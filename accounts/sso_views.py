@@ -108,7 +108,7 @@ def sso_callback_view(request: HttpRequest) -> HttpResponse:
         return _refuse(request, "the provider's answer was incomplete")
     # What a password sign-in asks once the password is right (accounts.sign_in), and
     # the lockout that authenticate() would have asked first.
-    reason = sign_in.admission_refusal(request, user)
+    reason = sign_in.admission_refusal(request, user, backend=sso.BACKEND)
     if not reason and lockout.sign_in_locked(request, user):
         reason = "locked out after repeated failed sign-ins"
     if reason:

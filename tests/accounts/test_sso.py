@@ -358,3 +358,28 @@ def test_sso_links_lists_and_unlinks_so_the_next_sign_in_links_again(db, sso_on,
     assert manage("sso_links", unlink=True).status == 2
     UserFactory(email="bob@example.com")
     assert manage("sso_links", "bob@example.com", unlink=True).status == 1
+
+
+def test_an_sso_only_user_is_refused_a_passkey_sign_in_too(client, db):
+    from tests.accounts.soft_authenticator import SoftAuthenticator
+    from tests.accounts.test_passkeys import SIGN_IN, options, post_json
+
+    user = UserFactory(email="ada@example.com")
+    key = SoftAuthenticator()
+    key.register(user, name="laptop")
+    user.sso_only = True
+    user.save()
+    answer = post_json(client, SIGN_IN, {"credential": key.assertion(options(client))})
+    assert answer.status_code == 403
+    assert "_auth_user_id" not in client.session
+    entry = AuditEntry.objects.get(action="login failed")
+    assert "single sign-on only" in entry.message
+
+
+def test_the_sso_backend_admits_an_sso_only_user(rf, db):
+    from accounts import sign_in
+
+    user = UserFactory(email="ada@example.com", sso_only=True)
+    request = rf.get("/", REMOTE_ADDR="127.0.0.1")
+    assert sign_in.admission_refusal(request, user, backend=sso.BACKEND) == ""
+    assert "single sign-on only" in sign_in.admission_refusal(request, user)
