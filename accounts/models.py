@@ -121,6 +121,14 @@ class User(AbstractBaseUser):
     # When the current address was proven (verification link, invite or password reset
     # link). Cleared whenever the address changes; notifications go to verified only.
     email_verified_at = models.DateTimeField("e-mail verified", null=True, blank=True)
+    # Single sign-on only (accounts.sso): the password sign-in is refused for this user,
+    # with the same answer as any failed sign-in; the audit entry says why.
+    sso_only = models.BooleanField(
+        "single sign-on only",
+        default=False,
+        help_text="This user signs in through the organisation's identity provider only; "
+        "a password sign-in is refused.",
+    )
 
     objects = UserManager()
 
@@ -297,6 +305,32 @@ class ApiToken(models.Model):
         if self.expires_at is not None and self.expires_at <= now:
             return "expired"
         return "active"
+
+
+class SSOIdentity(models.Model):
+    """A provider identity (issuer + subject, the only stable identifier OpenID Connect
+    gives) linked to a panel user (accounts.sso). Once linked, the identity signs in as
+    this user whatever e-mail the provider reports later, and the user cannot be linked to
+    a second subject of the same issuer, so a changed or reassigned address at the
+    provider never moves the sign-in to another panel user."""
+
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sso_identities")
+    email = models.EmailField("e-mail at the provider", max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField("last used", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="sso_identity_one_per_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
 
 
 class Passkey(models.Model):

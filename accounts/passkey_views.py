@@ -163,7 +163,7 @@ def passkey_second_factor_view(request: HttpRequest) -> HttpResponse:
         passkeys.verify_assertion(
             request, passkey=key, credential=credential, purpose=passkeys.SECOND_FACTOR, user=user
         )
-        refusal = sign_in.admission_refusal(request, user)
+        refusal = sign_in.admission_refusal(request, user, backend=backend)
         if refusal:
             raise PasskeyError(passkeys.REFUSED, reason=refusal)
     except PasskeyError as error:

@@ -58,12 +58,13 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
         if ip_allowed(address, user.ip_whitelist):
             device = two_factor.verify_code(user, form.cleaned_data["code"])
         if device is not None:
+            first_step = two_factor.pending_method(request) or "with a password"
             two_factor.clear_pending_login(request)
             sign_in.complete(
                 request,
                 user,
                 backend=backend,
-                message=f"Signed in with a password and a {two_factor.describe(device)}.",
+                message=f"Signed in {first_step} and a {two_factor.describe(device)}.",
             )
             two_factor.mark_enrolled(request)
             if two_factor.is_recovery_device(device):

@@ -22,13 +22,19 @@ from .models import User
 # The backend that keeps a session signed in by a passkey: the password backend, whose
 # ``get_user`` refuses an inactive user on every request just the same.
 SESSION_BACKEND = "accounts.backends.EmailBackend"
+SSO_BACKEND = "accounts.sso.SSOBackend"  # accounts.sso.BACKEND, named here to stay light
 
 
-def admission_refusal(request, user: User) -> str:
+def admission_refusal(request, user: User, *, backend: str = "") -> str:
     """Why ``user`` may not be signed in from this request ("" when they may): the
-    reason goes to the audit log only."""
+    reason goes to the audit log only. ``backend`` is the one that proved the identity
+    (the pending sign-in's, for a second step): a "single sign-on only" user is admitted
+    only through the identity provider (``accounts.sso``), never by a password or a
+    passkey alone, so that removing them at the provider removes their access."""
     if not user.is_active:
         return "inactive account"
+    if user.sso_only and backend != SSO_BACKEND:
+        return "single sign-on only: this way of signing in is refused"
     decision = address_decision(client_ip(request), user.ip_whitelist)
     if not decision.allowed:
         return f"address not whitelisted: {decision.reason}"

@@ -65,6 +65,9 @@ class Action:
     PASSKEY_ADDED = "passkey added"
     PASSKEY_REMOVED = "passkey removed"
     PASSKEY_COUNTER = "passkey counter regression"
+    SSO_LINKED = "sso linked"
+    SSO_UNLINKED = "sso unlinked"
+    SSO_GROUPS = "sso groups"
 
 
 # The audit page's action filter offers these, in this order.

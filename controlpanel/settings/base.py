@@ -209,6 +209,62 @@ PASSWORD_RESET_LIMIT_PER_ACCOUNT = env.int("PASSWORD_RESET_LIMIT_PER_ACCOUNT", d
 PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=20)
 PASSWORD_RESET_LIMIT_WINDOW = env.int("PASSWORD_RESET_LIMIT_WINDOW", default=3600)
 
+# Single sign-on with OpenID Connect (mozilla-django-oidc; accounts.sso, docs/deployment.md).
+# Off unless OIDC_ISSUER is set: then no sign-in button, the SSO pages answer 404 and the
+# backend is not in AUTHENTICATION_BACKENDS. Authorization code flow with PKCE (S256),
+# state and nonce; the ID token's signature (JWKS), issuer, audience and expiry checked.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+SSO_ENABLED = bool(OIDC_ISSUER)
+SSO_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_JWKS_ENDPOINT", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso_callback"
+# A provider identity with no panel user yet: refused, unless this is on; then a user with
+# role User, no groups and no reseller is created (never an administrator).
+SSO_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=False)
+# Administrators still type the panel's own code (TOTP) after the provider, unless this
+# is on and the ID token's ``amr`` claim names a second factor (docs/security.md).
+SSO_TRUST_PROVIDER_MFA = env.bool("OIDC_TRUST_PROVIDER_MFA", default=False)
+# Optional: panel groups from the provider's group claim (permissions.sso_groups). Only
+# the panel groups named here are ever added or removed; the role never changes.
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="")
+SSO_GROUP_MAP = env.dict("OIDC_GROUP_MAP", default={})
+SSO_GROUP_SYNC = "permissions.sso_groups.sso_sync_groups"
+if SSO_ENABLED:
+    _sso_missing = [
+        name
+        for name, value in (
+            ("OIDC_AUTHORIZATION_ENDPOINT", OIDC_OP_AUTHORIZATION_ENDPOINT),
+            ("OIDC_TOKEN_ENDPOINT", OIDC_OP_TOKEN_ENDPOINT),
+            ("OIDC_USERINFO_ENDPOINT", OIDC_OP_USER_ENDPOINT),
+            ("OIDC_JWKS_ENDPOINT", OIDC_OP_JWKS_ENDPOINT),
+            ("OIDC_CLIENT_ID", OIDC_RP_CLIENT_ID),
+            ("OIDC_CLIENT_SECRET", OIDC_RP_CLIENT_SECRET),
+        )
+        if not value
+    ]
+    if _sso_missing:
+        raise ImproperlyConfigured(
+            "OIDC_ISSUER is set, so single sign-on is on, but these are missing: "
+            f"{', '.join(_sso_missing)}. Set them (see docs/deployment.md) or unset OIDC_ISSUER."
+        )
+    if OIDC_RP_SIGN_ALGO == "none" or not OIDC_RP_SIGN_ALGO.startswith(("RS", "ES")):
+        raise ImproperlyConfigured(
+            f"OIDC_SIGN_ALGO must be an asymmetric algorithm such as RS256 or ES256 (got "
+            f"{OIDC_RP_SIGN_ALGO!r}): the ID token is checked against the provider's JWKS."
+        )
+    AUTHENTICATION_BACKENDS.append("accounts.sso.SSOBackend")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
