@@ -62,6 +62,10 @@ class Action:
     TWO_FACTOR_RESET = "2fa reset"
     TOKENS_REVOKED = "api tokens revoked"
     SESSION_ENDED = "session ended"
+    OUTBOX_RETRY = "mail sent again"
+    ALERT_SENT = "alert sent"
+    REVIEW_REMINDER = "review reminder"
+    REVIEW_SCHEDULE = "review schedule"
 
 
 # The audit page's action filter offers these, in this order.
