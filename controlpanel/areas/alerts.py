@@ -96,7 +96,9 @@ def send_money_alert(customer_id: int, kind: str) -> int:
     alert whose crossing has already recovered by now is not sent."""
     with transaction.atomic():
         customer = (
-            Customer.objects.select_for_update().select_related("reseller").filter(pk=customer_id)
+            Customer.objects.select_for_update(of=("self",))
+            .select_related("reseller")
+            .filter(pk=customer_id)
         ).first()
         if customer is None or not getattr(customer, FLAGS[kind]):
             return 0
