@@ -9,9 +9,3 @@ from . import sending
 @task()
 def deliver_message(message_id: int) -> str:
     return sending.deliver(message_id)
-
-
-@task()
-def send_due_messages() -> dict:
-    result = sending.send_due()
-    return {"sent": result.sent, "failed": result.failed, "skipped": result.skipped}
