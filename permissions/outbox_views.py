@@ -11,42 +11,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from controlpanel.audit import log as audit
 from controlpanel.audit.refusals import call_service
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import requires
 from controlpanel.kit.paging import UncountedPage
-from controlpanel.outbox.models import OutboxMessage, OutboxState
-from controlpanel.outbox.services import outbox_message_retry
-from resellers.selectors import scoped
+from controlpanel.outbox.models import OutboxState
 
+from .outbox import messages_visible_to, outbox_message_resend
 from .resolver import access_of
 
 PAGE_SIZE = 50
-
-
-def messages_visible_to(user, *, state: str = ""):
-    """The outbox rows ``user`` may see (the caller has checked read on ``outbox``)."""
-    rows = scoped(OutboxMessage.objects.all(), user)
-    return rows.filter(state=state) if state else rows
-
-
-def outbox_message_resend(
-    *, message: OutboxMessage, actor, address: str | None, actor_label: str = ""
-):
-    """Send one mail again, and say so in the audit log."""
-    row = outbox_message_retry(message=message)
-    audit.record(
-        audit.Action.OUTBOX_RETRY,
-        actor=actor,
-        actor_label=actor_label,
-        address=address,
-        object_type="outbox message",
-        object_id=str(row.pk),
-        reseller=row.reseller_id,
-        message=f"Mail “{row.subject}” to {row.to} queued to be sent again.",
-    )
-    return row
 
 
 class OutboxFilterForm(forms.Form):

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from controlpanel.kit.declarations import AreaByMethod
 from controlpanel.kit.paging import UncountedPage
 from controlpanel.outbox.models import OutboxMessage, OutboxState
-from permissions.outbox_views import messages_visible_to
+from permissions.outbox import messages_visible_to
 
 from .records import crud_schemas
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -97,8 +98,6 @@ def outbox_message_retry(*, message: OutboxMessage) -> OutboxMessage:
     """Send a failed (or waiting) mail again now: its attempts start over."""
     row = OutboxMessage.objects.select_for_update().get(pk=message.pk)
     if row.state not in (OutboxState.FAILED, OutboxState.QUEUED):
-        from django.core.exceptions import ValidationError
-
         raise ValidationError(NOT_RETRYABLE.format(state=row.get_state_display().lower()))
     row.state = OutboxState.QUEUED
     row.attempts = 0

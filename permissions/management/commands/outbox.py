@@ -15,7 +15,7 @@ from accounts.models import User
 from controlpanel.audit import log as audit
 from controlpanel.outbox import sending
 from controlpanel.outbox.models import OutboxMessage, OutboxState
-from permissions.outbox_views import messages_visible_to, outbox_message_resend
+from permissions.outbox import messages_visible_to, outbox_message_resend
 from permissions.resolver import effective_permissions
 
 UNKNOWN_USER = "--as: no user with the e-mail address {email!r}."
