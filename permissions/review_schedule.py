@@ -10,9 +10,11 @@ row scope), through the outbox. The navigation shows "Review due" meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Subquery
@@ -70,6 +72,30 @@ def status(now: datetime.datetime | None = None) -> ReviewStatus:
     return ReviewStatus(schedule.cadence_days, last, due_at, now >= due_at)
 
 
+# The navigation asks on every page; it reads when the review falls due from the cache
+# (keyed by database, so a cache shared by two databases never answers for the other),
+# compares it with the clock itself, and the writes that move it forget the entry.
+DUE_CACHE_SECONDS = 300
+_NOT_SCHEDULED = "-"
+
+
+def review_due_now() -> bool:
+    """For the navigation's "Review due": no query while the cache is warm."""
+    key = review.due_cache_key()
+    try:
+        due_at = cache.get(key)
+    except Exception:  # a cache outage: ask the database
+        due_at = None
+    if due_at is None:
+        state = status()
+        due_at = state.due_at.isoformat() if state.due_at else _NOT_SCHEDULED
+        with contextlib.suppress(Exception):
+            cache.set(key, due_at, DUE_CACHE_SECONDS)
+    if due_at == _NOT_SCHEDULED:
+        return False
+    return timezone.now() >= datetime.datetime.fromisoformat(due_at)
+
+
 @transaction.atomic
 def review_schedule_set(*, cadence_days: int | None, actor, address: str | None) -> ReviewSchedule:
     """Set (or clear) the cadence; the clock starts now. Audited."""
@@ -87,6 +113,7 @@ def review_schedule_set(*, cadence_days: int | None, actor, address: str | None)
     schedule.last_reminded_at = None
     schedule.full_clean()
     schedule.save()
+    review.forget_due()
     audit.record(
         audit.Action.REVIEW_SCHEDULE,
         actor=actor,

@@ -142,3 +142,14 @@ def test_the_command_reminds_when_due(manage, cast):
     assert "reminded 3 user(s)" in manage("access_review_remind").out
     assert "already sent" in manage("access_review_remind").out
     assert len(_reminded()) == 3
+
+
+def test_the_navigation_reads_the_due_date_from_the_cache(cast, django_assert_num_queries):
+    review_schedule.review_schedule_set(cadence_days=30, actor=cast["admin"], address=None)
+    assert review_schedule.review_due_now() is False
+    with django_assert_num_queries(0):
+        assert review_schedule.review_due_now() is False
+    ReviewSchedule.objects.update(set_at=timezone.now() - timedelta(days=40))
+    review_schedule.review_schedule_set(cadence_days=10, actor=cast["admin"], address=None)
+    ReviewSchedule.objects.update(set_at=timezone.now() - timedelta(days=11))
+    assert review_schedule.review_due_now() is True  # the write forgot the cached date
