@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import InvalidPage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
@@ -46,7 +47,10 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
         "sent_at",
         "reseller_id",
     )
-    page = UncountedPage(rows, request.GET.get("page"), PAGE_SIZE)
+    try:
+        page = UncountedPage(rows, request.GET.get("page"), PAGE_SIZE)
+    except InvalidPage:  # past the last page (mail sent meanwhile): the first
+        page = UncountedPage(rows, 1, PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -4,6 +4,7 @@ carries a sign-in link) is never shown; writes answer 405 (sending again is a pa
 
 from __future__ import annotations
 
+from django.core.paginator import InvalidPage
 from drf_spectacular.utils import OpenApiParameter, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
@@ -17,6 +18,7 @@ from .records import crud_schemas
 
 PAGE_SIZE = 50
 BAD_STATE = "Choose one of: {states}."
+NO_SUCH_PAGE = "That page has no results; the last page is the one whose has_next is false."
 
 
 class OutboxMessageSerializer(serializers.ModelSerializer):
@@ -72,7 +74,10 @@ class OutboxViewSet(viewsets.GenericViewSet):
                 {"state": [BAD_STATE.format(states=", ".join(OutboxState.values))]}
             )
         rows = messages_visible_to(request.user, state=state)
-        page = UncountedPage(rows, request.query_params.get("page"), PAGE_SIZE)
+        try:
+            page = UncountedPage(rows, request.query_params.get("page"), PAGE_SIZE)
+        except InvalidPage:
+            raise serializers.ValidationError({"page": [NO_SUCH_PAGE]}) from None
         return Response(
             {
                 "page": page.number,

@@ -243,3 +243,8 @@ def test_the_outbox_page_costs_the_same_queries_for_many_rows(
         )
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(OUTBOX)
+
+
+def test_a_page_past_the_end_shows_the_first(client_as, admin, failed_mails):
+    response = client_as(admin).get(OUTBOX, {"page": 9})
+    assert response.status_code == 200 and "dora@example.com" in response.content.decode()
