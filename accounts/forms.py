@@ -54,7 +54,8 @@ class LoginForm(forms.Form):
 
 
 class ProfileForm(forms.ModelForm):
-    """What every user may change about themselves: name and time zone only."""
+    """What every user may change about themselves: name, time zone and whether they
+    want the customers' money alerts."""
 
     timezone = forms.ChoiceField(
         label="Time zone", choices=[(name, name) for name in timezone_names()]
@@ -62,7 +63,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["name", "timezone"]
+        fields = ["name", "timezone", "money_alerts"]
 
 
 class OwnPasswordChangeForm(PasswordChangeForm):

@@ -100,6 +100,11 @@ class User(AbstractBaseUser):
         blank=True,
         help_text="Entries as typed; empty means any address.",
     )
+    money_alerts = models.BooleanField(
+        "e-mail me credit and low-balance alerts",
+        default=False,
+        help_text="Sent to a verified address, for the customers you may read.",
+    )
     shared_ticket = models.BooleanField(
         "shared ticket",
         default=False,

@@ -68,6 +68,10 @@ class Action:
     SSO_LINKED = "sso linked"
     SSO_UNLINKED = "sso unlinked"
     SSO_GROUPS = "sso groups"
+    OUTBOX_RETRY = "mail sent again"
+    ALERT_SENT = "alert sent"
+    REVIEW_REMINDER = "review reminder"
+    REVIEW_SCHEDULE = "review schedule"
 
 
 # The audit page's action filter offers these, in this order.

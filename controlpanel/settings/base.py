@@ -66,7 +66,10 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "rest_framework",
     "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
     "controlpanel.audit",
+    "controlpanel.outbox",
     "resellers",
     "accounts",
     "permissions",
@@ -128,6 +131,25 @@ EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
 EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Control Panel <panel@localhost>")
+
+# Background work (docs/deployment.md): the Django Tasks API (django-tasks, the backport of
+# Django 6's django.tasks). "immediate" (the embedded default) runs a task in the web
+# process right after the transaction that enqueued it commits; "database" stores tasks in
+# the database for `manage.py db_worker` processes (production: one or more beside the app).
+_TASK_BACKENDS = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="immediate")
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)} (got {TASKS_BACKEND!r})."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+# The outbox (controlpanel.outbox): a mail that fails is tried again after 1, 2, 4 …
+# minutes (at most 6 hours apart); after this many attempts it is "failed" until an
+# administrator sends it again.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
 
 AUTH_USER_MODEL = "accounts.User"
 # The lockout gate (django-axes, see accounts.lockout) must come first.

@@ -4,6 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import (
+    _TASK_BACKENDS,
     CLIENT_IP_HEADER,
     TRUSTED_PROXY_COUNT,
     TRUSTED_PROXY_NETWORKS,
@@ -42,6 +43,14 @@ if WEBAUTHN_ENABLED and (WEBAUTHN_RP_ID or WEBAUTHN_ORIGINS or PANEL_URL.startsw
 else:
     WEBAUTHN_ENABLED = False
 DATABASES = {"default": env.db("DATABASE_URL")}
+# Mail and alerts go through `manage.py db_worker` processes in production (see
+# docs/deployment.md), so a slow or broken mail server never holds up a web request.
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)} (got {TASKS_BACKEND!r})."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
