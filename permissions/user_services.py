@@ -3,7 +3,7 @@ the API call these, never the ORM.
 
 ``actor`` is the signed-in user making the change; None means a trusted caller (a
 management command, the shell) and skips the permission and escalation checks, which
-live in ``permissions.services`` and are shared with groups. Two rules hold for every
+live in ``permissions.checks`` and are shared with groups. Two rules hold for every
 caller: the panel keeps at least one active administrator, and a form rendered before
 someone else's save cannot overwrite it (``expected_updated_at``).
 """
@@ -34,7 +34,7 @@ from permissions.checks import (
 from permissions.models import Effect, Group, Rule
 from permissions.resolver import GroupData
 from permissions.selectors import access_data
-from permissions.services import rule_create, rule_delete, rule_set
+from permissions.rule_services import rule_create, rule_delete, rule_set
 from permissions.signals import touch_users
 
 ONLY_ADMINISTRATORS_MAKE_ADMINISTRATORS = "Only an administrator can make someone an administrator."
