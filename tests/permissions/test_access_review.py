@@ -389,7 +389,7 @@ def test_a_non_administrator_cannot_deactivate_an_administrator(client_as, cast)
     client = client_as(manager)
 
     confirm = client.get(DEACTIVATE)
-    assert "old@example.com: kept: only an administrator may deactivate" in confirm.text
+    assert "old@example.com: kept: Only an administrator can edit" in confirm.text
     as_of = confirm.text.split('name="as_of" value="')[1].split('"')[0]
     client.post(DEACTIVATE, {"stale_days": "90", "as_of": as_of})
 
