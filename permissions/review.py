@@ -148,10 +148,11 @@ def summarize(
 ) -> Iterator[UserReview]:
     """One ``UserReview`` per user, ``chunk_size`` users at a time: each batch costs the two
     queries of the resolver's loader (``load_inputs``: memberships with their groups, then
-    the rules of those groups and the users' own), whatever its size. Effective
+    the users' own rules and the rules of groups no earlier batch met), whatever its size. Effective
     permissions come from the resolver (``resolve_for``: the role gate, then ``resolve``)."""
+    group_rules: dict = {}  # each group's rules, read once for the whole review
     for batch in _batches(users, chunk_size):
-        inputs = load_inputs(user.pk for user in batch)
+        inputs = load_inputs((user.pk for user in batch), group_rules=group_rules)
         for user in batch:
             groups, rules = inputs[user.pk]
             names = sorted((group.name for group in groups), key=str.lower)

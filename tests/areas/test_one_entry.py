@@ -116,6 +116,18 @@ def test_the_new_area_has_an_api_and_a_row_in_the_api_docs(probe_area, probe_rea
     assert "Probes" in docs
 
 
+@pytest.mark.django_db
+def test_a_group_gets_a_rule_on_the_new_area_through_the_api(probe_area, admin, client_as):
+    response = client_as(admin).post(
+        "/api/cp/group",
+        {"name": "Probe desk", "rules": [{"area": PROBE, "actions": ["read"]}]},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert [rule["area"] for rule in response.json()["rules"]] == [PROBE]
+
+
 def test_an_area_taken_out_again_leaves_no_trace(probe_area):
     unregister(PROBE)
     _rebuild_urls()

@@ -135,12 +135,15 @@ def test_json_is_one_array_with_flags_groups_and_access(cast):
     assert users["never@example.com"]["last_login"] is None
 
 
-def test_summaries_agree_with_the_one_resolver_for_every_user(cast, staff, reseller_user):
+@pytest.mark.parametrize("chunk_size", ["1000", "2"])  # one batch; groups met again
+def test_summaries_agree_with_the_one_resolver_for_every_user(
+    cast, staff, reseller_user, chunk_size
+):
     deny = Rule.objects.create(
         user=reseller_user, area="billing", actions=mask_of(["read"]), effect="deny"
     )
     assert deny.pk
-    out, _ = run("--format", "json")
+    out, _ = run("--format", "json", "--chunk-size", chunk_size)
     for item in json.loads(out):
         user = User.objects.get(email=item["email"])
         access = effective_permissions(user)
