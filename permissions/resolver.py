@@ -288,8 +288,17 @@ def resolve(groups: list[GroupData], rules: list[RuleData]) -> EffectivePermissi
     )
 
 
+@dataclass
+class KnownGroups:
+    """Groups already loaded, kept between calls of ``load_inputs`` for many batches in a
+    row (the access review): each group's data and rules are read once."""
+
+    groups: dict[int, GroupData] = field(default_factory=dict)
+    rules: dict[int, list[RuleData]] = field(default_factory=dict)
+
+
 def load_inputs(
-    user_ids, *, group_ids=None, group_rules: dict[int, list[RuleData]] | None = None
+    user_ids, *, group_ids=None, known: KnownGroups | None = None
 ) -> dict[int | None, tuple[list[GroupData], list[RuleData]]]:
     """The resolver's input for each of these users (their groups, and the rules of those
     groups plus their own rules), by user id: two queries for any number of users. The
@@ -300,28 +309,41 @@ def load_inputs(
     their own (what a change of groups would give; ``selectors.access_data``). A user id
     of None stands for no one: those groups' input alone.
 
-    ``group_rules``, for many batches in a row (the access review): the rules of groups
-    already loaded, by group id, kept between calls; only groups not yet in it have
-    their rules read, so a review of 100,000 users reads each group's rules once."""
+    ``known``, for many batches in a row (the access review): groups already loaded,
+    kept between calls; only groups not yet in it are read (one more query when a batch
+    meets new ones), so a review of 100,000 users reads each group and its rules once."""
     from .models import Group
 
     ids = list(user_ids)
-    if group_ids is None:
-        groups_of: dict[int | None, list[tuple[int, GroupData]]] = {pk: [] for pk in ids}
-        for user_id, group_id, name, defaults in Group.members.through.objects.filter(
-            user_id__in=ids
-        ).values_list("user_id", "group_id", "group__name", "group__defaults"):
-            groups_of[user_id].append((group_id, GroupData(name, defaults)))
-    else:
+    memberships = Group.members.through.objects.filter(user_id__in=ids)
+    if group_ids is not None:
         chosen = [
             (pk, GroupData(name, defaults))
             for pk, name, defaults in Group.objects.filter(pk__in=list(group_ids)).values_list(
                 "id", "name", "defaults"
             )
         ]
-        groups_of = {pk: chosen for pk in ids}
+        groups_of: dict[int | None, list[tuple[int, GroupData]]] = {pk: chosen for pk in ids}
+    elif known is None:
+        groups_of = {pk: [] for pk in ids}
+        for user_id, group_id, name, defaults in memberships.values_list(
+            "user_id", "group_id", "group__name", "group__defaults"
+        ):
+            groups_of[user_id].append((group_id, GroupData(name, defaults)))
+    else:
+        rows = list(memberships.values_list("user_id", "group_id"))
+        if unknown := {group_id for _, group_id in rows} - known.groups.keys():
+            known.groups.update(
+                (pk, GroupData(name, defaults))
+                for pk, name, defaults in Group.objects.filter(pk__in=unknown).values_list(
+                    "id", "name", "defaults"
+                )
+            )
+        groups_of = {pk: [] for pk in ids}
+        for user_id, group_id in rows:
+            groups_of[user_id].append((group_id, known.groups[group_id]))
     own_of = [pk for pk in ids if pk is not None]
-    return _with_rules(groups_of, own_of, {} if group_rules is None else group_rules)
+    return _with_rules(groups_of, own_of, {} if known is None else known.rules)
 
 
 def _with_rules(groups_of, own_of: list[int], group_rules: dict[int, list[RuleData]]):

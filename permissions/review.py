@@ -31,7 +31,7 @@ from resellers.selectors import scoped
 
 from .checks import actor_context, ensure_not_last_administrator, may_manage_users
 from .models import AccessReview
-from .resolver import EffectivePermissions, load_inputs, resolve_for
+from .resolver import EffectivePermissions, KnownGroups, load_inputs, resolve_for
 
 DEFAULT_STALE_DAYS = 90
 MAX_STALE_DAYS = 3650
@@ -148,11 +148,12 @@ def summarize(
 ) -> Iterator[UserReview]:
     """One ``UserReview`` per user, ``chunk_size`` users at a time: each batch costs the two
     queries of the resolver's loader (``load_inputs``: memberships with their groups, then
-    the users' own rules and the rules of groups no earlier batch met), whatever its size. Effective
+    the users' own rules and the rules of groups no earlier batch met; one more when a
+    batch meets new groups), whatever its size. Effective
     permissions come from the resolver (``resolve_for``: the role gate, then ``resolve``)."""
-    group_rules: dict = {}  # each group's rules, read once for the whole review
+    known = KnownGroups()  # each group and its rules, read once for the whole review
     for batch in _batches(users, chunk_size):
-        inputs = load_inputs((user.pk for user in batch), group_rules=group_rules)
+        inputs = load_inputs((user.pk for user in batch), known=known)
         for user in batch:
             groups, rules = inputs[user.pk]
             names = sorted((group.name for group in groups), key=str.lower)
