@@ -80,9 +80,9 @@ def canonical_email(value) -> str:
     """The address as stored and compared: NFKC, trimmed, lower case, plain ASCII.
     Raises ValidationError naming the first character that is not ASCII."""
     text = unicodedata.normalize("NFKC", str(value or "")).strip()
-    bad = next((char for char in text if not char.isascii()), None)
-    if bad is None:
+    if text.isascii():  # nearly every address: one check, not one per character
         return text.lower()
+    bad = next(char for char in text if not char.isascii())
     message = NOT_ASCII.format(**_describe(bad))
     local, at, domain = text.rpartition("@")
     if at and bad in domain and local.isascii():

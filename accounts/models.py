@@ -137,6 +137,12 @@ class User(AbstractBaseUser):
 
     objects = UserManager()
 
+    def set_unusable_password(self):
+        """Django's unusable password ("!" and 40 random characters, never a valid hash),
+        drawn in one call: Django draws each character with its own ``secrets.choice``,
+        which was an eighth of the time an import took to create a user."""
+        self.password = UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
+
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -37,14 +37,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 POSTGRES = "postgres://postgres@127.0.0.1:5432/"
 PERSISTENT = "?conn_max_age=60"  # connections kept across requests, as in production
-CACHE_URL = "redis://127.0.0.1:6379/5"
+CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/5")
 PAGE_TARGET = 0.050
 COMMAND_TARGET = 60.0
 FLAT_TOLERANCE = 1.25  # peak over baseline at full size / at a tenth of the users
 
 
 def panel_database(users: int, groups: int, rules: int) -> str:
-    return f"bench_panel_{users}_{groups}_{rules}"
+    return f"{ARGS.prefix}_panel_{users}_{groups}_{rules}"
 
 
 def parse_args():
@@ -57,6 +57,11 @@ def parse_args():
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page")
     parser.add_argument(
         "--keep", action="store_true", help="reuse the data databases and keep them afterwards"
+    )
+    parser.add_argument(
+        "--prefix",
+        default="bench",
+        help="prefix of the databases' names (one per person sharing a PostgreSQL server)",
     )
     parser.add_argument("--no-commands", action="store_true", help="pages only")
     parser.add_argument("--no-pages", action="store_true", help="commands only")
@@ -212,7 +217,7 @@ def run_command(database: str, argv: list[str], stdout=subprocess.DEVNULL) -> di
 
 def measure_commands(users: int, workdir: Path) -> dict[str, dict]:
     source = panel_database(users, ARGS.groups, ARGS.rules)
-    target = f"bench_import_{users}_{ARGS.groups}_{ARGS.rules}"
+    target = f"{ARGS.prefix}_import_{users}_{ARGS.groups}_{ARGS.rules}"
     export_file = workdir / f"access-{users}.json"
     figures = {"baseline (list_areas)": run_command(source, ["list_areas"])}
     figures["export_access"] = run_command(
@@ -257,7 +262,7 @@ def main() -> int:
     started = time.perf_counter()
     generated = prepare(ARGS.users, ARGS.groups, ARGS.rules)
     print(
-        f"database: {connection.settings_dict['NAME']} on PostgreSQL, cache: Redis db 5; "
+        f"database: {connection.settings_dict['NAME']} on PostgreSQL, cache: {CACHE_URL}; "
         + (f"generated in {generated:.1f} s" if generated else "data reused")
     )
     results = {} if ARGS.no_pages else {"pages": measure_pages()}

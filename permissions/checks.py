@@ -38,6 +38,10 @@ TARGET_HOLDS_MORE = (
 )
 GRANT_NOT_HELD = "You cannot {doing}: it would grant {missing}, which you do not hold yourself."
 GROUP_BEYOND_REACH = "grants {missing}, which you do not hold"
+LAST_ADMINISTRATOR = (
+    "{user} is the last active administrator; the panel must keep at least one. "
+    "Make another user an administrator first."
+)
 
 
 class _Unchanged:
@@ -237,6 +241,16 @@ def ensure_may_manage_user(
         raise PermissionDenied(
             TARGET_HOLDS_MORE.format(user=target.display_name, missing=describe(missing))
         )
+
+
+def ensure_not_last_administrator(target: User, active_administrators) -> None:
+    """The panel keeps at least one active administrator: refuse to take ``target`` out of
+    ``active_administrators`` (the ids of the active administrators; for a write, read
+    with their rows locked) when no other would remain."""
+    if not (target.is_administrator and target.is_active):
+        return
+    if not set(active_administrators) - {target.pk}:
+        raise ValidationError(LAST_ADMINISTRATOR.format(user=target.display_name), code="last")
 
 
 # --- Read-only answers for pages --------------------------------------------------------

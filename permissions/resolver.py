@@ -288,27 +288,81 @@ def resolve(groups: list[GroupData], rules: list[RuleData]) -> EffectivePermissi
     )
 
 
-def load_inputs(user_ids) -> dict[int, tuple[list[GroupData], list[RuleData]]]:
+@dataclass
+class KnownGroups:
+    """Groups already loaded, kept between calls of ``load_inputs`` for many batches in a
+    row (the access review): each group's data and rules are read once."""
+
+    groups: dict[int, GroupData] = field(default_factory=dict)
+    rules: dict[int, list[RuleData]] = field(default_factory=dict)
+
+
+def load_inputs(
+    user_ids, *, group_ids=None, known: KnownGroups | None = None
+) -> dict[int | None, tuple[list[GroupData], list[RuleData]]]:
     """The resolver's input for each of these users (their groups, and the rules of those
     groups plus their own rules), by user id: two queries for any number of users. The
-    one loader behind ``load_from_database`` and the pages' bulk answers."""
-    from .models import Group, Rule
+    one loader behind ``load_from_database``, the pages' bulk answers, the access review
+    and the what-if grid.
+
+    With ``group_ids``, each user is taken as a member of exactly those groups instead of
+    their own (what a change of groups would give; ``selectors.access_data``). A user id
+    of None stands for no one: those groups' input alone.
+
+    ``known``, for many batches in a row (the access review): groups already loaded,
+    kept between calls; only groups not yet in it are read (one more query when a batch
+    meets new ones), so a review of 100,000 users reads each group and its rules once."""
+    from .models import Group
 
     ids = list(user_ids)
-    groups_of: dict[int, list[tuple[int, GroupData]]] = {pk: [] for pk in ids}
-    names: dict[int, str] = {}
-    for user_id, group_id, name, defaults in Group.members.through.objects.filter(
-        user_id__in=ids
-    ).values_list("user_id", "group_id", "group__name", "group__defaults"):
-        groups_of[user_id].append((group_id, GroupData(name, defaults)))
-        names[group_id] = name
-    group_rules: dict[int, list[RuleData]] = {}
+    memberships = Group.members.through.objects.filter(user_id__in=ids)
+    if group_ids is not None:
+        chosen = [
+            (pk, GroupData(name, defaults))
+            for pk, name, defaults in Group.objects.filter(pk__in=list(group_ids)).values_list(
+                "id", "name", "defaults"
+            )
+        ]
+        groups_of: dict[int | None, list[tuple[int, GroupData]]] = {pk: chosen for pk in ids}
+    elif known is None:
+        groups_of = {pk: [] for pk in ids}
+        for user_id, group_id, name, defaults in memberships.values_list(
+            "user_id", "group_id", "group__name", "group__defaults"
+        ):
+            groups_of[user_id].append((group_id, GroupData(name, defaults)))
+    else:
+        rows = list(memberships.values_list("user_id", "group_id"))
+        if unknown := {group_id for _, group_id in rows} - known.groups.keys():
+            known.groups.update(
+                (pk, GroupData(name, defaults))
+                for pk, name, defaults in Group.objects.filter(pk__in=unknown).values_list(
+                    "id", "name", "defaults"
+                )
+            )
+        groups_of = {pk: [] for pk in ids}
+        for user_id, group_id in rows:
+            groups_of[user_id].append((group_id, known.groups[group_id]))
+    own_of = [pk for pk in ids if pk is not None]
+    return _with_rules(groups_of, own_of, {} if known is None else known.rules)
+
+
+def _with_rules(groups_of, own_of: list[int], group_rules: dict[int, list[RuleData]]):
+    """Adds the rules to each user's groups: one query for the rules of every group named
+    that ``group_rules`` does not hold yet (added to it) and the users' own rules."""
+    from .models import Rule
+
+    names = {pk: group.name for groups in groups_of.values() for pk, group in groups}
+    unread = [pk for pk in names if pk not in group_rules]
+    for pk in unread:
+        group_rules[pk] = []
     own_rules: dict[int, list[RuleData]] = {}
-    for group_id, user_id, area, actions, effect in Rule.objects.filter(
-        Q(group_id__in=list(names)) | Q(user_id__in=ids)
-    ).values_list("group_id", "user_id", "area", "actions", "effect"):
+    owner = Q(group_id__in=unread) | Q(user_id__in=own_of)
+    rows = Rule.objects.filter(owner) if unread or own_of else Rule.objects.none()
+    for group_id, user_id, area, actions, effect in rows.values_list(
+        "group_id", "user_id", "area", "actions", "effect"
+    ):
         if group_id is not None:
-            group_rules.setdefault(group_id, []).append(
+            group_rules[group_id].append(
                 RuleData(area=area, actions=actions, effect=effect, group=names[group_id])
             )
         else:
@@ -317,11 +371,11 @@ def load_inputs(user_ids) -> dict[int, tuple[list[GroupData], list[RuleData]]]:
             )
     return {
         pk: (
-            [group for _, group in groups_of[pk]],
-            [rule for group_id, _ in groups_of[pk] for rule in group_rules.get(group_id, [])]
+            [group for _, group in groups],
+            [rule for group_id, _ in groups for rule in group_rules.get(group_id, [])]
             + own_rules.get(pk, []),
         )
-        for pk in ids
+        for pk, groups in groups_of.items()
     }
 
 

@@ -2,16 +2,17 @@
 sign-in and the flags a reviewer looks for, computed in bulk; recording a review; and
 deactivating the stale users it finds.
 
-Effective permissions come from the one resolver's pure ``resolve(groups, rules)``: the
-groups and rules of a whole batch of users are loaded in a constant number of queries
-(every group's rules once, then per batch the users, their memberships and their own
-rules), so the cost per batch does not depend on how many users there are.
+The review asks, it never decides: effective permissions come from the one resolver
+(``resolve_for`` over ``permissions.resolver.load_inputs``, the resolver's one loader, two
+queries per batch of users, so the cost per batch does not depend on how many users there
+are), and who a stale-user deactivation would keep comes from ``permissions.checks`` (the
+checks ``user_deactivate`` applies: may the actor manage this user, the last active
+administrator).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,14 +30,9 @@ from controlpanel.kit.areas import ALL_ACTIONS_MASK, actions_of, all_areas
 from permissions.user_services import user_deactivate
 from resellers.selectors import scoped
 
-from .models import AccessReview, Group, Rule
-from .resolver import (
-    EffectivePermissions,
-    GroupData,
-    RuleData,
-    effective_permissions,
-    resolve_for,
-)
+from .checks import actor_context, ensure_not_last_administrator, may_manage_users
+from .models import AccessReview
+from .resolver import EffectivePermissions, KnownGroups, load_inputs, resolve_for
 
 DEFAULT_STALE_DAYS = 90
 MAX_STALE_DAYS = 3650
@@ -52,9 +48,7 @@ INACTIVE_FLAG = "inactive"
 FLAGS = (STALE, NEVER_LOGGED_IN, ADMINISTRATOR_FLAG, UNVERIFIED, NO_WHITELIST, INACTIVE_FLAG)
 
 LAST_ADMINISTRATOR_KEPT = "kept: the last active administrator"
-NOT_AN_ADMINISTRATOR = "kept: only an administrator may deactivate an administrator"
 SIGNED_IN_SINCE = "kept: signed in since the review"
-CANNOT_UPDATE_USERS = "You do not have permission to update in Users."
 
 
 def stale_cutoff(stale_days: int, now: datetime.datetime | None = None) -> datetime.datetime:
@@ -87,34 +81,6 @@ def users_to_review(actor) -> QuerySet[User]:
 def with_review_data(users: QuerySet[User]) -> QuerySet[User]:
     """``users`` with the reseller joined in (``summarize`` loads groups and rules)."""
     return users.select_related("reseller")
-
-
-@dataclass(frozen=True)
-class GroupDirectory:
-    """Groups and their rules, loaded in two queries: every group for a whole review, or
-    only the groups one page of users belongs to."""
-
-    groups: dict[int, GroupData]
-    rules: dict[int, tuple[RuleData, ...]]
-
-    @classmethod
-    def load(cls, group_ids=None) -> GroupDirectory:
-        group_rows = Group.objects.all()
-        rule_rows = Rule.objects.filter(group__isnull=False)
-        if group_ids is not None:
-            group_rows = group_rows.filter(pk__in=group_ids)
-            rule_rows = rule_rows.filter(group_id__in=group_ids)
-        groups = {
-            pk: GroupData(name, defaults)
-            for pk, name, defaults in group_rows.values_list("id", "name", "defaults")
-        }
-        rules: dict[int, list[RuleData]] = defaultdict(list)
-        for group_id, area, actions, effect in rule_rows.values_list(
-            "group_id", "area", "actions", "effect"
-        ):
-            if group_id in groups:
-                rules[group_id].append(RuleData(area, actions, effect, group=groups[group_id].name))
-        return cls(groups, {pk: tuple(group_rules) for pk, group_rules in rules.items()})
 
 
 # "CRUD"-style initials for every possible mask, worked out once.
@@ -175,49 +141,29 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def _access_of(user: User, group_ids, own_rules, directory: GroupDirectory):
-    groups = sorted(
-        (directory.groups[pk] for pk in group_ids if pk in directory.groups),
-        key=lambda group: group.name.lower(),
-    )
-    names = [group.name for group in groups]
-    rules = [rule for pk in group_ids for rule in directory.rules.get(pk, ())]
-    return names, resolve_for(user, groups, rules + own_rules)
-
-
 def summarize(
     users: Iterable[User],
     *,
     cutoff: datetime.datetime,
-    directory: GroupDirectory | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> Iterator[UserReview]:
-    """One ``UserReview`` per user, ``chunk_size`` users at a time: each batch costs two
-    queries (its memberships, its users' own rules) whatever its size, plus two for the
-    batch's groups unless a ``directory`` of every group is given (a whole review loads
-    it once; a page of users loads only its own groups). Effective permissions come from
-    the pure resolver."""
-    memberships = Group.members.through.objects
+    """One ``UserReview`` per user, ``chunk_size`` users at a time: each batch costs the two
+    queries of the resolver's loader (``load_inputs``: memberships with their groups, then
+    the users' own rules and the rules of groups no earlier batch met; one more when a
+    batch meets new groups), whatever its size. Effective
+    permissions come from the resolver (``resolve_for``: the role gate, then ``resolve``)."""
+    known = KnownGroups()  # each group and its rules, read once for the whole review
     for batch in _batches(users, chunk_size):
-        ids = [user.pk for user in batch]
-        group_ids: dict[int, list[int]] = defaultdict(list)
-        for user_id, group_id in memberships.filter(user_id__in=ids).values_list(
-            "user_id", "group_id"
-        ):
-            group_ids[user_id].append(group_id)
-        batch_directory = directory or GroupDirectory.load(
-            {pk for pks in group_ids.values() for pk in pks}
-        )
-        own_rules: dict[int, list[RuleData]] = defaultdict(list)
-        for user_id, area, actions, effect in Rule.objects.filter(user_id__in=ids).values_list(
-            "user_id", "area", "actions", "effect"
-        ):
-            own_rules[user_id].append(RuleData(area, actions, effect, group=None))
+        inputs = load_inputs((user.pk for user in batch), known=known)
         for user in batch:
-            names, access = _access_of(
-                user, group_ids.get(user.pk, ()), own_rules.get(user.pk, []), batch_directory
+            groups, rules = inputs[user.pk]
+            names = sorted((group.name for group in groups), key=str.lower)
+            yield UserReview(
+                user=user,
+                groups=names,
+                access=resolve_for(user, groups, rules),
+                flags=flags_of(user, cutoff),
             )
-            yield UserReview(user=user, groups=names, access=access, flags=flags_of(user, cutoff))
 
 
 def review_rows(
@@ -231,9 +177,7 @@ def review_rows(
     flat and each batch costs a constant number of queries."""
     cutoff = stale_cutoff(stale_days, now)
     streamed = with_review_data(users.order_by("email")).iterator(chunk_size=chunk_size)
-    yield from summarize(
-        streamed, cutoff=cutoff, chunk_size=chunk_size, directory=GroupDirectory.load()
-    )
+    yield from summarize(streamed, cutoff=cutoff, chunk_size=chunk_size)
 
 
 def review_counts(users: QuerySet[User], *, cutoff: datetime.datetime) -> dict[str, int]:
@@ -339,27 +283,32 @@ class DeactivationPlan:
 
 
 def plan_stale_deactivation(actor, *, cutoff: datetime.datetime) -> DeactivationPlan:
-    """Who a stale-user deactivation would deactivate, and who it would keep and why.
+    """Who a stale-user deactivation would deactivate, and who it would keep and why, by
+    the checks ``user_deactivate`` applies (``permissions.checks``): whether the actor may
+    manage each user, and the last active administrator, applied in order.
 
     Oldest sign-in first, so when every administrator is stale the one who signed in most
     recently is the one kept."""
     candidates = list(users_to_review(actor).filter(stale_q(cutoff)).order_by("pk"))
     candidates.sort(key=lambda u: (u.last_login is not None, u.last_login or u.created_at))
-    plan = DeactivationPlan([], [])
-    actor_is_admin = actor is None or actor.is_administrator
+    if actor is not None:
+        candidates = [user for user in candidates if user.pk != actor.pk]
+    answers = may_manage_users(actor, candidates)
     active_admins = set(
         User.objects.filter(role=Role.ADMINISTRATOR, is_active=True).values_list("pk", flat=True)
     )
+    plan = DeactivationPlan([], [])
     for user in candidates:
-        if actor is not None and user.pk == actor.pk:
+        if not (answer := answers[user.pk]):
+            plan.kept.append((user, f"kept: {answer.reason}"))
             continue
-        if user.is_administrator and not actor_is_admin:
-            plan.kept.append((user, NOT_AN_ADMINISTRATOR))
-        elif user.is_administrator and active_admins == {user.pk}:
+        try:
+            ensure_not_last_administrator(user, active_admins)
+        except ValidationError:
             plan.kept.append((user, LAST_ADMINISTRATOR_KEPT))
-        else:
-            active_admins.discard(user.pk)
-            plan.deactivate.append(user)
+            continue
+        active_admins.discard(user.pk)
+        plan.deactivate.append(user)
     return plan
 
 
@@ -383,8 +332,8 @@ def access_review_deactivate_stale(
 
     Not one transaction: each deactivation commits on its own, so one refusal does not
     undo the others."""
-    if actor is not None and not effective_permissions(actor).can("user", "update"):
-        raise PermissionDenied(CANNOT_UPDATE_USERS)
+    if actor is not None:
+        actor_context(actor).require("user", "update")
     cutoff = stale_cutoff(stale_days, as_of)
     plan = plan_stale_deactivation(actor, cutoff=cutoff)
     result = DeactivationResult([], list(plan.kept))

@@ -3,7 +3,7 @@ the API call these, never the ORM.
 
 ``actor`` is the signed-in user making the change; None means a trusted caller (a
 management command, the shell) and skips the permission and escalation checks, which
-live in ``permissions.services`` and are shared with groups. Two rules hold for every
+live in ``permissions.checks`` and are shared with groups. Two rules hold for every
 caller: the panel keeps at least one active administrator, and a form rendered before
 someone else's save cannot overwrite it (``expected_updated_at``).
 """
@@ -24,24 +24,22 @@ from accounts.ipwhitelist import parse_whitelist, stored_whitelist, typed_entrie
 from accounts.models import Role, User
 from controlpanel.audit import log as audit
 from permissions.checks import (
+    LAST_ADMINISTRATOR,  # noqa: F401  (re-exported: the refusal's text, for callers)
     UNCHANGED,
     ActorContext,
     actor_context,
     ensure_fresh,
     ensure_may_manage_user,
+    ensure_not_last_administrator,
     ensure_user_access_change_held,
 )
 from permissions.models import Effect, Group, Rule
 from permissions.resolver import GroupData
+from permissions.rule_services import rule_create, rule_delete, rule_set
 from permissions.selectors import access_data
-from permissions.services import rule_create, rule_delete, rule_set
 from permissions.signals import touch_users
 
 ONLY_ADMINISTRATORS_MAKE_ADMINISTRATORS = "Only an administrator can make someone an administrator."
-LAST_ADMINISTRATOR = (
-    "{user} is the last active administrator; the panel must keep at least one. "
-    "Make another user an administrator first."
-)
 STALE_USER = (
     "This user was changed by someone else after you opened the form. Nothing was saved; "
     "reload the page to see the current values and make your change again."
@@ -120,18 +118,17 @@ def _lock(user: User, *, with_administrators: bool = False) -> User:
 
 
 def _ensure_not_last_administrator(user: User) -> None:
-    """Refuse when ``user`` is the only active administrator. The administrators' rows
-    are locked first, so two requests removing the last two administrators at once are
-    decided one after the other (PostgreSQL; SQLite serialises writes)."""
+    """``checks.ensure_not_last_administrator``, with the administrators' rows locked
+    first, so two requests removing the last two administrators at once are decided one
+    after the other (PostgreSQL; SQLite serialises writes)."""
     if not (user.is_administrator and user.is_active):
         return
-    administrators = list(
+    administrators = (
         User.objects.select_for_update()
         .filter(role=Role.ADMINISTRATOR, is_active=True)
         .values_list("pk", flat=True)
     )
-    if administrators == [user.pk] or not administrators:
-        raise ValidationError(LAST_ADMINISTRATOR.format(user=user.display_name), code="last")
+    ensure_not_last_administrator(user, list(administrators))
 
 
 def _ensure_reseller_scope(ctx: ActorContext, reseller):

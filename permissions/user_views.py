@@ -31,8 +31,8 @@ from permissions.checks import may_edit_user, may_manage_user, may_manage_users
 from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
+from permissions.rule_services import rule_update
 from permissions.selectors import access_data, groups_overview, permission_grid
-from permissions.services import rule_update
 from permissions.views import add_rules_from_form
 
 from . import user_services as services

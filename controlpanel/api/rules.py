@@ -24,11 +24,15 @@ LISTED_TWICE = (
 
 class RuleSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    area = serializers.ChoiceField(choices=[area.key for area in all_areas()])
+    area = serializers.ChoiceField(choices=())  # the registry's keys, read per serializer
     actions = serializers.ListField(
         child=serializers.ChoiceField(choices=list(ACTIONS)), min_length=1, max_length=4
     )
     effect = serializers.ChoiceField(choices=Effect.values, default=Effect.ALLOW)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = [area.key for area in all_areas()]
 
     def to_representation(self, rule: Rule) -> dict:
         return {

@@ -8,3 +8,8 @@ class AreasConfig(AppConfig):
     name = "controlpanel.areas"
     label = "areas"
     verbose_name = "Business areas"
+
+    def ready(self):
+        # Registering the definitions puts the business areas in the kit's area registry,
+        # before any request or command asks it.
+        from . import definitions, resellers  # noqa: F401

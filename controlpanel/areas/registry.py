@@ -3,8 +3,15 @@
 One ``AreaDefinition`` per area names its model, form, list columns, search fields,
 detail fields and related sections; the generic views in ``views.py`` serve every area
 from it, and ``area_urlpatterns`` turns it into URL patterns, each declared with
-``@requires(area, action)``. The access side of an area (key, label, API path) stays in
-``controlpanel.kit.areas``; a definition refers to it by key.
+``@requires(area, action)``.
+
+``register(definition)`` is the one edit that adds an area: the definition carries its
+``Area`` (key, label, description, reseller scope) and registering it puts that entry in
+the kit's area registry (``controlpanel.kit.areas``), which the resolver, the group editor,
+``list_areas``, the navigation and the API read. The URL patterns (``urls.py``,
+``reseller_urls.py``) and the API (``controlpanel.api.registry``) are derived from the
+registered definitions. The areas app registers its definitions when it is ready
+(``apps.py``), before any request or command runs.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Model, QuerySet
 
-from controlpanel.kit.areas import Area, get_area
+from controlpanel.kit import areas as kit_areas
+from controlpanel.kit.areas import Area
 from resellers.selectors import scoped
 
 from . import services
@@ -66,7 +74,9 @@ class Related:
 
 @dataclass(frozen=True)
 class AreaDefinition:
-    key: str
+    # The area's entry in the access vocabulary: a new ``Area`` for a business area, or
+    # ``get_area(key)`` for a settings area the kit declares (resellers).
+    area: Area
     model: type[Model]
     url_prefix: str
     columns: tuple[Column, ...]
@@ -94,8 +104,8 @@ class AreaDefinition:
         )
 
     @property
-    def area(self) -> Area:
-        return get_area(self.key)
+    def key(self) -> str:
+        return self.area.key
 
     @property
     def label(self) -> str:
@@ -139,3 +149,43 @@ class AreaDefinition:
             services.area_record_delete(
                 definition=self, actor=actor, address=address, instance=instance
             )
+
+
+_DEFINITIONS: dict[str, AreaDefinition] = {}
+
+
+def register(definition: AreaDefinition) -> AreaDefinition:
+    """Add an area: its definition here, and its ``Area`` to the kit's registry unless the
+    kit declares it already (a settings area)."""
+    key = definition.key
+    if key in _DEFINITIONS:
+        raise ValueError(f"Area {key!r} has two definitions.")
+    if not kit_areas.is_area(key):
+        kit_areas.register(definition.area)
+    elif kit_areas.get_area(key) != definition.area:
+        raise ValueError(f"Area {key!r} is declared twice, differently.")
+    _DEFINITIONS[key] = definition
+    return definition
+
+
+def unregister(key: str) -> None:
+    """Take a definition out again, with the ``Area`` it registered (a test's throwaway
+    area)."""
+    definition = _DEFINITIONS.pop(key)
+    if not definition.area.settings_area:
+        kit_areas.unregister(key)
+
+
+def all_definitions() -> tuple[AreaDefinition, ...]:
+    """Every area served by the generic views, in the registry's order."""
+    return tuple(_DEFINITIONS[a.key] for a in kit_areas.all_areas() if a.key in _DEFINITIONS)
+
+
+def business_definitions() -> tuple[AreaDefinition, ...]:
+    """The business areas, served at the root (``/customers/``)."""
+    return tuple(d for d in all_definitions() if not d.area.settings_area)
+
+
+def settings_definitions() -> tuple[AreaDefinition, ...]:
+    """The settings areas served by the generic views, under ``/settings/`` (resellers)."""
+    return tuple(d for d in all_definitions() if d.area.settings_area)

@@ -1,6 +1,9 @@
-"""The reseller pages, under ``/settings/resellers/``: the shared generic views."""
+"""The settings areas served by the generic views (the reseller pages, under
+``/settings/resellers/``), once per registered definition."""
 
-from .resellers import RESELLERS
+from .registry import settings_definitions
 from .views import area_urlpatterns
 
-urlpatterns = area_urlpatterns(RESELLERS)
+urlpatterns = [
+    pattern for definition in settings_definitions() for pattern in area_urlpatterns(definition)
+]

@@ -12,10 +12,11 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from controlpanel.audit import log as audit
+from controlpanel.kit.areas import get_area
 from resellers.models import Reseller
 
 from .forms import AreaForm
-from .registry import AreaDefinition, Column, Related
+from .registry import AreaDefinition, Column, Related, register
 from .services import blocked_message, protected_message, snapshot
 
 
@@ -77,56 +78,58 @@ def reseller_delete(*, actor, address: str | None, instance: Reseller) -> None:
     )
 
 
-RESELLERS = AreaDefinition(
-    key="reseller",
-    model=Reseller,
-    url_prefix="resellers",
-    form_class=ResellerForm,
-    columns=(
-        Column("Company name", "name", sort="name", link=True),
-        Column("E-mail", "email", sort="email"),
-        Column("Active", "active", sort="active"),
-        Column("Created", "created_at", sort="created_at"),
-    ),
-    detail_fields=(
-        Column("Company name", "name"),
-        Column("E-mail", "email"),
-        Column("Active", "active"),
-        Column("Created", "created_at"),
-    ),
-    search_fields=("name", "email"),
-    default_sort="name",
-    delete_service=reseller_delete,
-    related=(
-        Related(
-            area="user",
-            title="Users",
-            rows=lambda reseller: reseller.users.all(),
-            columns=(
-                Column("E-mail", "email", link=True),
-                Column("Name", "name"),
-                Column("Role", "role"),
-                Column("Active", "is_active"),
+RESELLERS = register(
+    AreaDefinition(
+        area=get_area("reseller"),
+        model=Reseller,
+        url_prefix="resellers",
+        form_class=ResellerForm,
+        columns=(
+            Column("Company name", "name", sort="name", link=True),
+            Column("E-mail", "email", sort="email"),
+            Column("Active", "active", sort="active"),
+            Column("Created", "created_at", sort="created_at"),
+        ),
+        detail_fields=(
+            Column("Company name", "name"),
+            Column("E-mail", "email"),
+            Column("Active", "active"),
+            Column("Created", "created_at"),
+        ),
+        search_fields=("name", "email"),
+        default_sort="name",
+        delete_service=reseller_delete,
+        related=(
+            Related(
+                area="user",
+                title="Users",
+                rows=lambda reseller: reseller.users.all(),
+                columns=(
+                    Column("E-mail", "email", link=True),
+                    Column("Name", "name"),
+                    Column("Role", "role"),
+                    Column("Active", "is_active"),
+                ),
+                limit=25,
             ),
-            limit=25,
-        ),
-        Related(
-            area="customer",
-            title="Customers",
-            rows=lambda reseller: reseller.customers.all(),
-            columns=(
-                Column("Name", "name", link=True),
-                Column("Status", "status"),
-                Column("Balance", "balance"),
+            Related(
+                area="customer",
+                title="Customers",
+                rows=lambda reseller: reseller.customers.all(),
+                columns=(
+                    Column("Name", "name", link=True),
+                    Column("Status", "status"),
+                    Column("Balance", "balance"),
+                ),
+                limit=25,
             ),
-            limit=25,
+            Related(
+                area="group",
+                title="Groups",
+                rows=lambda reseller: reseller.groups.all(),
+                columns=(Column("Name", "name", link=True),),
+                limit=25,
+            ),
         ),
-        Related(
-            area="group",
-            title="Groups",
-            rows=lambda reseller: reseller.groups.all(),
-            columns=(Column("Name", "name", link=True),),
-            limit=25,
-        ),
-    ),
+    )
 )

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from .definitions import all_definitions
 from .listing import EMPTY, as_text, detail_url, value_of
-from .registry import AreaDefinition
+from .registry import AreaDefinition, all_definitions
 
 LATEST = 5
 

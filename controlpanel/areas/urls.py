@@ -1,8 +1,10 @@
-"""URL patterns of the business areas: the generic views, once per area definition.
+"""URL patterns of the business areas: the generic views, once per registered definition.
 
 No namespace: the sidebar finds an area's list by the name ``<area key>-list``."""
 
-from .definitions import BUSINESS_AREAS
+from .registry import business_definitions
 from .views import area_urlpatterns
 
-urlpatterns = [pattern for area in BUSINESS_AREAS for pattern in area_urlpatterns(area)]
+urlpatterns = [
+    pattern for definition in business_definitions() for pattern in area_urlpatterns(definition)
+]

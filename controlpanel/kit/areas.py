@@ -1,8 +1,19 @@
 """The area registry: the one list of the panel's functional areas.
 
-The group editor's area list, the docs, ``manage.py list_areas``, the navigation and the
-API are all read from here. Adding an area is one ``register`` call plus its model and
-forms.
+The resolver, the group editor's area list, the docs, ``manage.py list_areas``, the
+navigation and the API all read it. Each area is registered once, in one place:
+
+- a business area (customers, billing, ...) by its ``AreaDefinition``
+  (``controlpanel.areas.registry.register``), which carries its ``Area`` and registers it
+  when the areas app is ready: the access core knows the area by its key without importing
+  the business areas;
+- a settings area (users, groups, resellers, the audit log) here, below: these are the
+  access core's and the audit log's own pages. One with no ``AreaDefinition`` names its API
+  viewset by a dotted path (``api_viewset``), so the API finds it without this module
+  importing the API.
+
+``all_areas()`` lists the business areas first, then the settings areas, each in the order
+they were registered.
 """
 
 from dataclasses import dataclass
@@ -19,6 +30,8 @@ class Area:
     description: str
     reseller_scoped: bool
     settings_area: bool = False
+    # The dotted path of the API viewset of an area that has no ``AreaDefinition``.
+    api_viewset: str = ""
 
     @property
     def api_path(self) -> str:
@@ -26,17 +39,33 @@ class Area:
 
 
 _REGISTRY: dict[str, Area] = {}
+_ORDERED: tuple[Area, ...] = ()
+
+
+def _reorder() -> None:
+    global _ORDERED
+    areas = list(_REGISTRY.values())
+    _ORDERED = tuple(
+        [a for a in areas if not a.settings_area] + [a for a in areas if a.settings_area]
+    )
 
 
 def register(area: Area) -> Area:
     if area.key in _REGISTRY:
         raise ValueError(f"Area {area.key!r} is registered twice.")
     _REGISTRY[area.key] = area
+    _reorder()
     return area
 
 
+def unregister(key: str) -> None:
+    """Take an area out again (a test's throwaway area)."""
+    del _REGISTRY[key]
+    _reorder()
+
+
 def all_areas() -> tuple[Area, ...]:
-    return tuple(_REGISTRY.values())
+    return _ORDERED
 
 
 def area_keys() -> frozenset[str]:
@@ -70,19 +99,27 @@ def actions_of(mask: int) -> list[str]:
     return [action for action in ACTIONS if mask & ACTION_BITS[action]]
 
 
+# The settings areas. The business areas register themselves from their definitions
+# (controlpanel/areas/definitions.py) when the areas app is ready.
 for _area in (
-    Area("customer", "Customers", "customer companies", reseller_scoped=True),
-    Area("contact", "Contacts", "people at customers", reseller_scoped=True),
-    Area("carrier", "Carriers", "upstream carriers", reseller_scoped=False),
-    Area("card", "Rate Cards", "rate cards", reseller_scoped=True),
     Area(
-        "routing", "Routing", "customer routes (prefix, carrier, rate card)", reseller_scoped=True
+        "user",
+        "Users",
+        "logins",
+        reseller_scoped=True,
+        settings_area=True,
+        api_viewset="controlpanel.api.users.UserViewSet",
     ),
-    Area("billing", "Billing", "invoices and payments", reseller_scoped=True),
-    Area("cdr", "CDR", "call records, read-only in the UI", reseller_scoped=True),
-    Area("support-ticket", "Support Tickets", "tickets", reseller_scoped=True),
-    Area("user", "Users", "logins", reseller_scoped=True, settings_area=True),
-    Area("group", "Groups", "groups and their rules", reseller_scoped=False, settings_area=True),
+    Area(
+        "group",
+        "Groups",
+        "groups and their rules",
+        reseller_scoped=False,
+        settings_area=True,
+        api_viewset="controlpanel.api.groups.GroupViewSet",
+    ),
+    # Served by the generic area views: its AreaDefinition (controlpanel/areas/resellers.py)
+    # refers to this entry.
     Area("reseller", "Resellers", "reseller accounts", reseller_scoped=False, settings_area=True),
     Area(
         "audit-log",
@@ -90,6 +127,7 @@ for _area in (
         "the audit trail, read-only",
         reseller_scoped=False,
         settings_area=True,
+        api_viewset="controlpanel.api.audit_log.AuditLogViewSet",
     ),
     Area(
         "outbox",
@@ -97,6 +135,7 @@ for _area in (
         "e-mails queued, sent and failed; read to see them, update to send one again",
         reseller_scoped=True,
         settings_area=True,
+        api_viewset="controlpanel.api.outbox.OutboxViewSet",
     ),
 ):
     register(_area)

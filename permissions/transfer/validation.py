@@ -25,6 +25,9 @@ from ..forms import GroupForm
 from ..models import Effect
 
 DEFAULT_ROLE = Role.ADMINISTRATOR.value  # as the panel does (ACCESS_MODEL.md)
+# Looked up once: a Choices class builds ``.values`` anew on every access.
+_ROLES = frozenset(Role.values)
+_EFFECTS = frozenset(Effect.values)
 DEFAULT_EFFECT = Effect.ALLOW.value
 TOP_LEVEL = "top level"
 TOP_KEYS = ("resellers", "groups", "users")
@@ -327,7 +330,7 @@ class Validator:
             if "access" in rule:
                 mask = self.actions(rule["access"], f"{here}.access", allow_empty=False)
             effect = rule.get("effect", DEFAULT_EFFECT)
-            if effect not in Effect.values:
+            if effect not in _EFFECTS:
                 self.error(f"{here}.effect", f'expected "allow" or "deny", got {describe(effect)}')
                 effect = _INVALID
             if area is not _INVALID and effect is not _INVALID:
@@ -451,7 +454,7 @@ class Validator:
             values["email"] = self.email(data["email"], f"{place}.email")
         values["name"] = self.clean("name", data.get("name", ""), f"{place}.name")
         role = data.get("role", DEFAULT_ROLE)
-        if not isinstance(role, str) or role not in Role.values:
+        if not isinstance(role, str) or role not in _ROLES:
             self.error(f"{place}.role", f'expected "administrator" or "user", got {describe(role)}')
             role = _INVALID
         values["role"] = role

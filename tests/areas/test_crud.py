@@ -3,12 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from controlpanel.areas.definitions import BUSINESS_AREAS
+from controlpanel.areas.registry import business_definitions
 from controlpanel.audit.models import AuditEntry
 
 from .cases import CASE_IDS, CASES
 
-DEFINITIONS = {d.key: d for d in BUSINESS_AREAS}
+DEFINITIONS = {d.key: d for d in business_definitions()}
 
 
 def _find(case, **extra):

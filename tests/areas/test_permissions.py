@@ -4,7 +4,7 @@ changes; the scope never stands in for a permission."""
 import pytest
 from django.urls import reverse
 
-from controlpanel.areas.definitions import BUSINESS_AREAS
+from controlpanel.areas.registry import business_definitions
 from controlpanel.kit.areas import ACTIONS
 
 from .cases import CASE_IDS, CASES
@@ -21,7 +21,7 @@ PAGES = [
     ("delete", "get", "delete", True),
     ("delete", "post", "delete", True),
 ]
-WRITABLE = [d.key for d in BUSINESS_AREAS if not d.read_only]
+WRITABLE = [d.key for d in business_definitions() if not d.read_only]
 CASE_OF = {case.key: case for case in CASES}
 
 
@@ -70,7 +70,7 @@ def _fresh_row(client_as, member, mine, area):
     case = CASE_OF[area]
     creator = member(shared_ticket=True)  # so others may see the ticket it raises
     client_as(creator).post(reverse(f"{area}-create"), case.create_data(mine))
-    model = {d.key: d.model for d in BUSINESS_AREAS}[area]
+    model = {d.key: d.model for d in business_definitions()}[area]
     field, value = case.lookup
     return model.objects.get(**{field: value})
 

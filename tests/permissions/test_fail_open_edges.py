@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from controlpanel.areas.definitions import BUSINESS_AREAS
 from controlpanel.areas.models import Payment
+from controlpanel.areas.registry import business_definitions
 from controlpanel.audit import log as audit
 from controlpanel.audit.models import AuditEntry
 from controlpanel.kit.areas import ACTIONS, ALL_ACTIONS_MASK, get_area, mask_of
@@ -142,7 +142,7 @@ def test_a_manager_cannot_widen_defaults_that_stay_in_force(api_as, manager):
 
 
 def test_every_areas_row_scope_agrees_with_the_registry():
-    models = {definition.key: definition.model for definition in BUSINESS_AREAS}
+    models = {definition.key: definition.model for definition in business_definitions()}
     models.update(user=User, group=Group, reseller=Reseller)
     for key, model in models.items():
         declared = reseller_path_of(model) is not None

@@ -4,7 +4,12 @@ import pytest
 
 from controlpanel.kit.areas import all_areas, mask_of
 from permissions.models import Effect, Rule
-from permissions.resolver import effective_permissions, load_from_database
+from permissions.resolver import (
+    KnownGroups,
+    effective_permissions,
+    load_from_database,
+    load_inputs,
+)
 from tests.factories import AdminFactory, GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +161,37 @@ def test_cold_resolution_of_20_groups_with_20_rules_costs_at_most_3_queries(
     assert access.can("customer", "read") and not access.can("customer", "delete")
     with django_assert_max_num_queries(3):
         load_from_database(user)
+
+
+def test_one_loader_reads_a_group_s_rules_once_across_batches(django_assert_num_queries):
+    """The access review loads a batch of users at a time; a group met in an earlier batch
+    is not read again, nor are its rules (a review of 100,000 users reads each group once)."""
+    group = GroupFactory(name="Desk", defaults=0)
+    Rule.objects.create(group=group, area="billing", actions=mask_of(["read"]))
+    first, second = UserFactory(groups=[group]), UserFactory(groups=[group])
+    Rule.objects.create(user=second, area="cdr", actions=mask_of(["read"]))
+    known = KnownGroups()
+
+    load_inputs([first.pk], known=known)
+    with django_assert_num_queries(2) as queries:
+        inputs = load_inputs([second.pk], known=known)
+
+    rules_query = queries.captured_queries[1]["sql"].split("WHERE", 1)[1]
+    assert "group_id" not in rules_query  # only the user's own rules were read
+    assert effective_permissions(second).actions("billing") == ["read"]
+    assert {(rule.area, rule.group) for rule in inputs[second.pk][1]} == {
+        ("billing", "Desk"),
+        ("cdr", None),
+    }
+
+
+def test_the_what_if_input_is_the_chosen_groups_and_the_user_s_own_rules():
+    chosen = GroupFactory(name="Chosen", defaults=mask_of(["read"]))
+    held = GroupFactory(name="Held", defaults=mask_of(["delete"]))
+    user = UserFactory(groups=[held])
+    Rule.objects.create(user=user, area="cdr", actions=mask_of(["update"]))
+
+    groups, rules = load_inputs([user.pk], group_ids=[chosen.pk])[user.pk]
+
+    assert [group.name for group in groups] == ["Chosen"]
+    assert [(rule.area, rule.group) for rule in rules] == [("cdr", None)]
