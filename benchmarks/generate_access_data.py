@@ -29,25 +29,42 @@ from population import Population
 BATCH = 5000
 
 
-def bulk_write(model, objects, *, using="default", with_pk=True) -> None:
-    """Insert model instances with COPY on PostgreSQL, else bulk_create: primary keys set
-    (``with_pk``) or left to the database. Field defaults and ``auto_now(_add)`` are
-    applied as ``save()`` would."""
+def bulk_write(model, rows, *, using="default") -> None:
+    """Insert rows, each a dict of field attnames to values (the rest take the field's
+    default), with COPY on PostgreSQL, else ``bulk_create``. On PostgreSQL the defaults
+    (and ``auto_now(_add)``) are computed once, from one unsaved instance, and shared by
+    every row: a default that must differ per row (a random token) is the caller's to give.
+    Without the primary key in a row, the database numbers it."""
     from django.db import connections
 
     connection = connections[using]
-    if connection.vendor != "postgresql":
-        model.objects.using(using).bulk_create(objects, batch_size=1000)
+    rows = list(rows)
+    if not rows:
         return
-    fields = [f for f in model._meta.local_concrete_fields if with_pk or not f.primary_key]
+    if connection.vendor != "postgresql":
+        model.objects.using(using).bulk_create([model(**row) for row in rows], batch_size=1000)
+        return
+    prototype = model()
+    given = set(rows[0])
+    fields = [
+        f for f in model._meta.local_concrete_fields if not f.primary_key or f.attname in given
+    ]
+    base = [
+        None if f.attname in given else f.get_db_prep_save(f.pre_save(prototype, True), connection)
+        for f in fields
+    ]
+    slots = [(n, f.attname) for n, f in enumerate(fields) if f.attname in given]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
-        for obj in objects:
-            copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+        for row in rows:
+            values = base.copy()
+            for n, attname in slots:
+                values[n] = row[attname]
+            copy.write_row(values)
 
 
 def next_id(model, *, using="default") -> int:
@@ -86,7 +103,7 @@ def generate(
     from django.db import transaction
     from django.utils import timezone
 
-    from accounts.models import Role, User
+    from accounts.models import Role, User, new_access_stamp
     from controlpanel.audit.models import AuditEntry
     from controlpanel.kit.areas import ALL_ACTIONS_MASK, all_areas
     from controlpanel.kit.progress import progress_bar
@@ -122,7 +139,7 @@ def generate(
         bulk_write(
             Reseller,
             [
-                Reseller(pk=first_reseller + r, name=f"Bench reseller {r:04d}", email="")
+                {"id": first_reseller + r, "name": f"Bench reseller {r:04d}", "email": ""}
                 for r in range(resellers)
             ],
         )
@@ -159,25 +176,26 @@ def generate(
             for i in range(start, stop):
                 person = population.person(i)
                 batch.append(
-                    User(
-                        pk=first_user + i,
-                        email=person["email"],
-                        name=person["name"],
-                        role=Role.ADMINISTRATOR if person["administrator"] else Role.USER,
-                        reseller_id=(first_reseller + i % resellers)
+                    {
+                        "id": first_user + i,
+                        "email": person["email"],
+                        "name": person["name"],
+                        "role": Role.ADMINISTRATOR if person["administrator"] else Role.USER,
+                        "reseller_id": (first_reseller + i % resellers)
                         if resellers and i % 10 == 0 and not person["administrator"]
                         else None,
-                        password=password,
-                    )
+                        "password": password,
+                        "access_stamp": new_access_stamp(),
+                    }
                 )
             bulk_write(User, batch)
             links = []
             for _ in range(start, stop):
                 i, group_indexes = next(members)
                 links += [
-                    membership(user_id=first_user + i, group_id=group_ids[g]) for g in group_indexes
+                    {"user_id": first_user + i, "group_id": group_ids[g]} for g in group_indexes
                 ]
-            bulk_write(membership, links, with_pk=False)
+            bulk_write(membership, links)
             user_bar.update(stop)
         user_bar.finish()
 
@@ -190,17 +208,17 @@ def generate(
             for k in range(start, stop):
                 e = population.audit_entry(k, audit)
                 entries.append(
-                    AuditEntry(
-                        pk=first_entry + k,
-                        at=now - datetime.timedelta(seconds=e["seconds_ago"]),
-                        actor_id=first_user + e["actor"] if users else None,
-                        actor_label=e["actor_label"] if users else "system",
-                        address="192.0.2.10",
-                        action=e["action"],
-                        object_type=e["object_type"],
-                        object_id=e["object_id"],
-                        message=e["message"],
-                    )
+                    {
+                        "id": first_entry + k,
+                        "at": now - datetime.timedelta(seconds=e["seconds_ago"]),
+                        "actor_id": first_user + e["actor"] if users else None,
+                        "actor_label": e["actor_label"] if users else "system",
+                        "address": "192.0.2.10",
+                        "action": e["action"],
+                        "object_type": e["object_type"],
+                        "object_id": e["object_id"],
+                        "message": e["message"],
+                    }
                 )
             bulk_write(AuditEntry, entries)
             audit_bar.update(stop)

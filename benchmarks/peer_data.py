@@ -39,7 +39,7 @@ def generate_peer(
         bulk_write(
             Reseller,
             [
-                Reseller(pk=first_reseller + r, name=f"Bench reseller {r:04d}", email="")
+                {"id": first_reseller + r, "name": f"Bench reseller {r:04d}", "email": ""}
                 for r in range(resellers)
             ],
         )
@@ -68,25 +68,23 @@ def generate_peer(
             for i in range(start, stop):
                 person = population.person(i)
                 batch.append(
-                    User(
-                        pk=first_user + i,
-                        username=person["username"],
-                        email=person["email"],
-                        first_name=person["first_name"],
-                        last_name=person["last_name"],
-                        is_staff=person["administrator"],
-                        is_superuser=person["administrator"],
-                        password=password,
-                    )
+                    {
+                        "id": first_user + i,
+                        "username": person["username"],
+                        "email": person["email"],
+                        "first_name": person["first_name"],
+                        "last_name": person["last_name"],
+                        "is_staff": person["administrator"],
+                        "is_superuser": person["administrator"],
+                        "password": password,
+                    }
                 )
             bulk_write(User, batch)
             links = []
             for _ in range(start, stop):
                 i, indexes = next(members)
-                links += [
-                    membership(user_id=first_user + i, group_id=group_ids[g]) for g in indexes
-                ]
-            bulk_write(membership, links, with_pk=False)
+                links += [{"user_id": first_user + i, "group_id": group_ids[g]} for g in indexes]
+            bulk_write(membership, links)
             bar.update(stop)
         bar.finish()
         now = timezone.now()
@@ -96,17 +94,17 @@ def generate_peer(
             for k in range(start, min(start + BATCH, audit)):
                 e = population.audit_entry(k, audit)
                 entries.append(
-                    AuditEntry(
-                        pk=first_entry + k,
-                        at=now - datetime.timedelta(seconds=e["seconds_ago"]),
-                        actor_id=first_user + e["actor"] if users else None,
-                        actor_label=e["actor_label"] if users else "system",
-                        address="192.0.2.10",
-                        action=e["action"],
-                        object_type=e["object_type"],
-                        object_id=e["object_id"],
-                        message=e["message"],
-                    )
+                    {
+                        "id": first_entry + k,
+                        "at": now - datetime.timedelta(seconds=e["seconds_ago"]),
+                        "actor_id": first_user + e["actor"] if users else None,
+                        "actor_label": e["actor_label"] if users else "system",
+                        "address": "192.0.2.10",
+                        "action": e["action"],
+                        "object_type": e["object_type"],
+                        "object_id": e["object_id"],
+                        "message": e["message"],
+                    }
                 )
             bulk_write(AuditEntry, entries)
         for model in (Reseller, User, AuditEntry):
