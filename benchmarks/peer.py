@@ -233,6 +233,13 @@ def run_size(args, users: int) -> dict:
                 side: {"times": times[side], **ready[side]["details"][f"{pair}|{key}"]}
                 for side in SIDES
             }
+            ours, theirs = med_ms(times["panel"]), med_ms(times["peer"])
+            print(
+                f"[{users}] {pair:<6} {key:<34} panel {ours:7.1f} ms  admin {theirs:7.1f} ms"
+                f"  ratio {ours / theirs:5.2f}",
+                file=sys.stderr,
+                flush=True,
+            )
     for side in SIDES:
         workers[side].stdin.write(json.dumps({"quit": True}) + "\n")
         workers[side].stdin.close()
