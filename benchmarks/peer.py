@@ -12,8 +12,9 @@ to the panel's).
 
 The same harness on both sides: ``django.test.Client`` signed in with ``force_login``,
 ``--warmup`` untimed requests per page, then ``--rounds`` x ``--per-round`` timed ones,
-interleaved page by page (the side that goes first is drawn at random each time);
-medians. Pairs: administrator vs superuser, reader vs staff viewer (``peer_pages.py``).
+interleaved page by page (the order of sides and sizes drawn at random each round; with
+several ``--sizes`` all of them run at once, so growth is measured under one machine
+state); medians. Pairs: administrator vs superuser, reader vs staff viewer (``peer_pages.py``).
 Search terms hit 0, 1, 20, 100 and every user, spread across the table.
 Then the same pages over real HTTP: gunicorn (``--http-workers``, default 2) per side,
 signed in through each side's login form (CSRF and all), keep-alive connections.
@@ -198,79 +199,83 @@ def ask(process: subprocess.Popen, side: str, message=None):
     return json.loads(line)
 
 
-def run_size(args, users: int) -> dict:
-    """Measure every page at one size: in-process, then over HTTP."""
-    names = {side: database_name(args, side, users) for side in SIDES}
+def run_all(args) -> list[dict]:
+    """Measure every page at every size: in-process, then over HTTP. All sizes' workers
+    run at once and every page is measured on all of them in the same rounds (order drawn
+    at random), so growth from one size to the next is measured under one machine state."""
+    units = [(users, side) for users in args.sizes for side in SIDES]
+    names = {(users, side): database_name(args, side, users) for users, side in units}
     workers, ready = {}, {}
-    for side in SIDES:  # one after the other: generation gets the machine
+    for unit in units:  # one after the other: generation gets the machine
+        users, side = unit
         started = time.perf_counter()
-        workers[side] = start_worker(side, names[side], args, users)
-        ready[side] = ask(workers[side], side)
-        how = (
-            f"generated in {ready[side]['generated']:.0f} s"
-            if ready[side]["generated"]
-            else "reused"
-        )
+        workers[unit] = start_worker(side, names[unit], args, users)
+        ready[unit] = ask(workers[unit], side)
+        seconds = ready[unit]["generated"]
+        how = f"generated in {seconds:.0f} s" if seconds else "reused"
         print(
-            f"[{users}] {side}: {names[side]} ({how}); "
+            f"[{users}] {side}: {names[unit]} ({how}); "
             f"ready in {time.perf_counter() - started:.0f} s",
             file=sys.stderr,
         )
-    rng = random.Random(users)
-    scenarios = ready["panel"]["scenarios"]
-    result = {"users": users, "pages": {}}
-    for pair, keys in scenarios.items():
+    rng = random.Random(1)
+    results = {users: {"users": users, "pages": {}} for users in args.sizes}
+    for pair, keys in ready[units[0]]["scenarios"].items():
         for key in keys:
-            times = {side: [] for side in SIDES}
+            name = f"{pair}|{key}"
+            times = {unit: [] for unit in units}
             for _ in range(args.rounds):
-                order = list(SIDES)
+                order = list(units)
                 rng.shuffle(order)
-                for side in order:
-                    times[side] += ask(
-                        workers[side], side, {"pair": pair, "key": key, "n": args.per_round}
+                for unit in order:
+                    times[unit] += ask(
+                        workers[unit], unit[1], {"pair": pair, "key": key, "n": args.per_round}
                     )
-            result["pages"][f"{pair}|{key}"] = {
-                side: {"times": times[side], **ready[side]["details"][f"{pair}|{key}"]}
-                for side in SIDES
-            }
-            ours, theirs = med_ms(times["panel"]), med_ms(times["peer"])
-            print(
-                f"[{users}] {pair:<6} {key:<34} panel {ours:7.1f} ms  admin {theirs:7.1f} ms"
-                f"  ratio {ours / theirs:5.2f}",
-                file=sys.stderr,
-                flush=True,
-            )
-    for side in SIDES:
-        workers[side].stdin.write(json.dumps({"quit": True}) + "\n")
-        workers[side].stdin.close()
-        workers[side].wait()
+            for users in args.sizes:
+                results[users]["pages"][name] = {
+                    side: {"times": times[(users, side)], **ready[(users, side)]["details"][name]}
+                    for side in SIDES
+                }
+                ours, theirs = med_ms(times[(users, "panel")]), med_ms(times[(users, "peer")])
+                print(
+                    f"[{users}] {pair:<6} {key:<34} panel {ours:7.1f} ms  admin {theirs:7.1f} ms"
+                    f"  ratio {ours / theirs:5.2f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    for unit in units:
+        workers[unit].stdin.write(json.dumps({"quit": True}) + "\n")
+        workers[unit].stdin.close()
+        workers[unit].wait()
     if args.http_requests:
-        http_round(args, names, {side: ready[side]["scenarios"] for side in SIDES}, result)
+        http_rounds(args, names, {unit: ready[unit]["scenarios"] for unit in units}, results)
     if not args.keep:
         import _harness as h
 
         for name in names.values():
             h.drop_postgres_database(name)
-    return result
+    return [results[users] for users in args.sizes]
 
 
-def http_round(args, names: dict, scenarios: dict, result: dict) -> None:
-    """The same pages through gunicorn, signed in through each side's login form."""
+def http_rounds(args, names: dict, scenarios: dict, results: dict) -> None:
+    """The same pages through gunicorn (one server per side and size), each actor signed in
+    through its side's login form; interleaved like the in-process rounds."""
     import _http
     import peer_pages as pages
 
+    units = list(names)
     servers = {}
     try:
-        for side in SIDES:
-            env = side_env(side, names[side], args)
+        for unit in units:
+            env = side_env(unit[1], names[unit], args)
             settings = env.pop("DJANGO_SETTINGS_MODULE")
-            servers[side] = _http.start_gunicorn(settings, env, args.http_workers)
+            servers[unit] = _http.start_gunicorn(settings, env, args.http_workers)
         browsers = {}
-        for side in SIDES:
-            port = servers[side][1]
+        for unit in units:
+            port = servers[unit][1]
             for pair in ("admin", "reader"):
                 browser = _http.Browser(port)
-                if side == "panel":
+                if unit[1] == "panel":
                     email = pages.PANEL_ADMIN if pair == "admin" else pages.PANEL_READER
                     browser.login("/accounts/login/", {"email": email, "password": pages.PASSWORD})
                 else:
@@ -280,24 +285,24 @@ def http_round(args, names: dict, scenarios: dict, result: dict) -> None:
                         {"username": username, "password": pages.PASSWORD},
                         next_url="/admin/",
                     )
-                browsers[(side, pair)] = browser
-        rng = random.Random(1)
-        for pair, keys in scenarios["panel"].items():
+                browsers[(unit, pair)] = browser
+        rng = random.Random(2)
+        for pair, keys in scenarios[units[0]].items():
             for key in keys:
-                times = {side: [] for side in SIDES}
+                times = {unit: [] for unit in units}
                 for round_number in range(args.warmup + args.http_requests):
-                    order = list(SIDES)
+                    order = list(units)
                     rng.shuffle(order)
-                    for side in order:
-                        status, _, seconds, _ = browsers[(side, pair)].get(
-                            _http.url(*scenarios[side][pair][key])
+                    for unit in order:
+                        status, _, seconds, _ = browsers[(unit, pair)].get(
+                            _http.url(*scenarios[unit][pair][key])
                         )
                         if status != 200:
-                            raise SystemExit(f"HTTP {side} {pair} {key}: {status}")
+                            raise SystemExit(f"HTTP {unit} {pair} {key}: {status}")
                         if round_number >= args.warmup:
-                            times[side].append(seconds)
-                for side in SIDES:
-                    result["pages"][f"{pair}|{key}"][side]["http"] = times[side]
+                            times[unit].append(seconds)
+                for users, side in units:
+                    results[users]["pages"][f"{pair}|{key}"][side]["http"] = times[(users, side)]
     finally:
         for process, _ in servers.values():
             _http.stop(process)
@@ -419,7 +424,7 @@ def main() -> int:
     if args.worker:
         worker(args.worker, args)
         return 0
-    results = [run_size(args, users) for users in args.sizes]
+    results = run_all(args)
     if args.save:
         Path(args.save).write_text(json.dumps({"args": vars(args), "results": results}))
     return report(args, results)
