@@ -100,7 +100,7 @@ def generate(
     """Create the data in one transaction; returns the summary line. ValueError names the
     argument that is wrong. ``audit`` entries default to one per user."""
     from django.contrib.auth.hashers import make_password
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from accounts.models import Role, User, new_access_stamp
@@ -225,6 +225,9 @@ def generate(
         audit_bar.finish()
         for model in (Reseller, User, AuditEntry):
             reset_sequence(model)
+    if connection.vendor == "postgresql":  # fresh statistics, or the planner guesses
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return (
         f"Created {users} users, {groups} groups, {rules} rules, {resellers} resellers, "
         f"{audit} audit entries."
