@@ -1,24 +1,29 @@
-"""Benchmark 3: the panel's users list against Django admin's user changelist.
+"""Benchmark 3: every settings page of the panel against its closest Django admin page,
+like for like.
 
-Two processes, one per side, each loading its own settings: the panel
-(``controlpanel.settings.test``, PostgreSQL database ``bench_panel_<users>_<groups>_<rules>``
-filled by ``generate_access_data``) and the peer (``benchmarks/peer_settings.py``: stock
-``django.contrib.admin`` + ``django.contrib.auth`` with ModelBackend, PostgreSQL database
-``bench_peer_<users>_<groups>`` filled with the same shape: as many users and groups, three
-random groups per user, 20 random permissions per group). Both serve GET requests straight
-through Django's WSGI handler with a signed-in session; this script drives them in
-interleaved rounds (the order shuffled each round) so both see the same machine state, and
-prints time and queries per page for each side and the ratios.
+Two processes, one per side, each with its own settings and PostgreSQL database: the
+panel (``controlpanel.settings.test``, data from ``generate_access_data.py``) and the peer
+(``peer_settings.py``: stock ``django.contrib.admin`` on ``django.contrib.auth``, data
+from ``peer_data.py``). Both hold the same population (``population.py``): as many users
+and groups, the same names and e-mails, three random groups a user, one group of 300,
+the same resellers and audit trail (the peer reads the panel's own ``Reseller`` and
+``AuditEntry`` tables). Equal page sizes (``peer_urls.py`` sets admin's ``list_per_page``
+to the panel's).
 
-Signed in: on the panel an administrator, and a role-"user" reader whose ``user: read``
-comes from a group rule (the resolver decides); on the peer a staff, non-superuser user
-who gets ``auth.view_user`` through a group (ModelBackend's permission checks run).
-Page sizes: the panel lists 25 users a page (fixed); the admin's default is 100, and a
-second admin site at ``/admin25/`` lists 25.
+The same harness on both sides: ``django.test.Client`` signed in with ``force_login``,
+``--warmup`` untimed requests per page, then ``--rounds`` x ``--per-round`` timed ones,
+interleaved page by page (the order of sides and sizes drawn at random each round; with
+several ``--sizes`` all of them run at once, so growth is measured under one machine
+state); medians. Pairs: administrator vs superuser, reader vs staff viewer (``peer_pages.py``).
+Search terms hit 0, 1, 20, 100 and every user, spread across the table.
+Then the same pages over real HTTP: gunicorn (``--http-workers``, default 2) per side,
+signed in through each side's login form (CSRF and all), keep-alive connections.
 
-Target: the panel's list and search at most 0.5 of Django admin's time (medians).
-Run: .venv/bin/python benchmarks/peer.py --keep          (100,000 users, 1,000 groups)
-     .venv/bin/python benchmarks/peer.py --users 2000 --groups 100   (a quick check)
+Target per page: panel <= 0.5 x admin (median, in-process) and < 30 ms; with two sizes,
+the panel's growth from the smaller to the larger <= 1.3 x.
+
+Run: .venv/bin/python benchmarks/peer.py --sizes 10000 100000 --keep [--markdown]
+     .venv/bin/python benchmarks/peer.py --sizes 2000 --groups 100 --rules 1000  (a quick check)
 """
 
 from __future__ import annotations
@@ -37,291 +42,360 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 POSTGRES = "postgres://postgres@127.0.0.1:5432/"
 PERSISTENT = "?conn_max_age=60"  # connections kept across requests, as in production
-CACHE_URL = "redis://127.0.0.1:6379/5"  # db 0 belongs to the test suite
-TARGET = 0.5
-NARROW = "bench0421"  # 100 users match (at 100,000), by e-mail on both sides
-BROAD = "example.com"  # every generated user matches
+TARGET_RATIO = 0.5
+TARGET_MS = 30.0
+TARGET_GROWTH = 1.3
+SIDES = ("panel", "peer")
 
 
-def database_names(args) -> dict[str, str]:
-    return {
-        "panel": f"bench_panel_{args.users}_{args.groups}_{args.rules}",
-        "peer": f"bench_peer_{args.users}_{args.groups}",
-    }
+def database_name(args, side: str, users: int) -> str:
+    return f"{args.db_prefix}_{side}_{users}_{args.groups}" + (
+        f"_{args.rules}" if side == "panel" else ""
+    )
 
 
 # ---------------------------------------------------------------------------------------
-# Worker side: one process per side, driven through stdin/stdout with JSON lines
+# Worker: one process per side and size, driven with JSON lines on stdin/stdout
 # ---------------------------------------------------------------------------------------
 
 
-def _prepare_panel(args):
-    import _harness as h
-
-    generated = h.prepare_panel_data(args.users, args.groups, args.rules)
-    admin, reader = h.bench_actors()
-    admin_cookie, reader_cookie = h.session_cookie(admin), h.session_cookie(reader)
-    path = "/settings/users/"
-    scenarios = {
-        "panel list, administrator": (path, "", admin_cookie),
-        "panel search, administrator": (path, f"q={NARROW}", admin_cookie),
-        "panel broad search, administrator": (path, f"q={BROAD}", admin_cookie),
-        "panel list, reader": (path, "", reader_cookie),
-        "panel search, reader": (path, f"q={NARROW}", reader_cookie),
-        "panel broad search, reader": (path, f"q={BROAD}", reader_cookie),
-    }
-    return generated, scenarios
-
-
-def _progress(label: str, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r{label:<12} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
-def _generate_peer(users: int, groups: int, seed: int = 2026) -> None:
-    """The panel's data shape in stock auth models, with bulk inserts."""
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group, Permission, User
-    from django.db import transaction
-
-    batch_size = 5000
-    rng = random.Random(seed)
-    with transaction.atomic():
-        group_objs = Group.objects.bulk_create(
-            [Group(name=f"Bench group {i:05d}") for i in range(groups)], batch_size=batch_size
-        )
-        _progress("groups", groups, groups)
-        permissions = list(Permission.objects.order_by("pk"))
-        through = Group.permissions.through
-        through.objects.bulk_create(
-            [
-                through(group_id=g.pk, permission_id=p.pk)
-                for g in group_objs
-                for p in rng.sample(permissions, min(20, len(permissions)))
-            ],
-            batch_size=batch_size,
-        )
-        password = make_password("bench-password-not-for-use")
-        membership = User.groups.through
-        for start in range(0, users, batch_size):
-            batch = User.objects.bulk_create(
-                [
-                    User(
-                        username=f"bench{i:06d}",
-                        email=f"bench{i:06d}@example.com",
-                        first_name="Bench",
-                        last_name=f"User {i}",
-                        is_staff=i % 50 == 0,
-                        is_superuser=i % 50 == 0,
-                        password=password,
-                    )
-                    for i in range(start, min(start + batch_size, users))
-                ]
-            )
-            if group_objs:
-                membership.objects.bulk_create(
-                    [
-                        membership(user_id=u.pk, group_id=g.pk)
-                        for u in batch
-                        for g in rng.sample(group_objs, min(3, len(group_objs)))
-                    ]
-                )
-            _progress("users", min(start + batch_size, users), users)
-
-
-def _prepare_peer(args):
-    import _harness as h
-    from django.contrib.auth.models import Group, Permission, User
+def _prepare(side: str, args) -> float:
+    """Migrate and fill the database unless it holds the data; seconds spent generating."""
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    generated = 0.0
-    if not Group.objects.filter(name__startswith="Bench group ").exists():
-        start = time.perf_counter()
-        _generate_peer(args.users, args.groups)
-        generated = time.perf_counter() - start
-    staff = User.objects.filter(username="zz-bench-staff").first()
-    if staff is None:
-        staff = User.objects.create_user("zz-bench-staff", "zz-bench-staff@example.org")
-        staff.is_staff = True
-        staff.save()
-        viewers = Group.objects.create(name="User viewers")
-        viewers.permissions.add(Permission.objects.get(codename="view_user"))
-        staff.groups.add(viewers)
-    assert not staff.is_superuser and staff.has_perm("auth.view_user")
-    cookie = h.session_cookie(staff)
-    scenarios = {
-        "admin list, 100/page": ("/admin/auth/user/", "", cookie),
-        "admin search, 100/page": ("/admin/auth/user/", f"q={NARROW}", cookie),
-        "admin broad search, 100/page": ("/admin/auth/user/", f"q={BROAD}", cookie),
-        "admin list, 25/page": ("/admin25/auth/user/", "", cookie),
-        "admin search, 25/page": ("/admin25/auth/user/", f"q={NARROW}", cookie),
-        "admin broad search, 25/page": ("/admin25/auth/user/", f"q={BROAD}", cookie),
-    }
-    return generated, scenarios
+    if side == "peer":  # then the unmigrated Reseller and AuditEntry, once auth_user exists
+        call_command("migrate", verbosity=0, run_syncdb=True)
+    if get_user_model().objects.filter(email__endswith="@example.com").exists():
+        return 0.0
+    start = time.perf_counter()
+    if side == "panel":
+        from generate_access_data import generate
+
+        summary = generate(users=args.users, groups=args.groups, rules=args.rules)
+    else:
+        from peer_data import generate_peer
+
+        summary = generate_peer(args.users, args.groups)
+    print(summary, file=sys.stderr)
+    return time.perf_counter() - start
 
 
 def worker(side: str, args) -> None:
     import _harness as h
+    import peer_pages as pages
     from django.core.cache import cache
-    from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
+    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     created = h.create_postgres_database(connection.settings_dict["NAME"], fresh=not args.keep)
-    generated, scenarios = (_prepare_panel if side == "panel" else _prepare_peer)(args)
+    generated = _prepare(side, args)
     if generated:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
+    actors = pages.panel_actors() if side == "panel" else pages.peer_actors()
+    scenarios = (pages.panel_scenarios if side == "panel" else pages.peer_scenarios)(
+        args.users, args.groups
+    )
     cache.clear()
-    handler = WSGIHandler()
+    clients = {}
+    for pair, actor in zip(("admin", "reader"), actors, strict=True):
+        clients[pair] = Client()
+        clients[pair].force_login(actor)
 
-    def hit(name):
-        path, query, cookie = scenarios[name]
-        seconds, status, body = h.wsgi_get(handler, path, query, cookie)
-        if not status.startswith("200"):
-            raise SystemExit(f"{side}: {name}: {status}")
-        return seconds, body
+    def hit(pair, key):
+        path, query = scenarios[pair][key]
+        start = time.perf_counter()
+        response = clients[pair].get(path, query_params=dict(_pairs(query)))
+        seconds = time.perf_counter() - start
+        if response.status_code != 200:
+            raise SystemExit(f"{side}: {pair}: {key}: {path}?{query}: {response.status_code}")
+        return seconds, response
 
-    for name in scenarios:  # warm-up: templates, caches, connection
-        for _ in range(3):
-            hit(name)
     details = {}
-    for name in scenarios:
-        with CaptureQueriesContext(connection) as queries:
-            _, body = hit(name)
-        details[name] = {"queries": len(queries), "bytes": len(body)}
-    send = sys.stdout.write
-    send(
-        json.dumps(
-            {
-                "ready": side,
-                "created": created,
-                "generated": generated,
-                "details": details,
-                "database": connection.settings_dict["NAME"],
+    for pair, keys in scenarios.items():
+        for key in keys:
+            for _ in range(args.warmup):
+                hit(pair, key)
+            with CaptureQueriesContext(connection) as queries:
+                _, response = hit(pair, key)
+            details[f"{pair}|{key}"] = {
+                "queries": len(queries),
+                # a paginator's or queryset's .count(): Django writes it AS "__count"
+                "counts": sum('AS "__count"' in q["sql"] for q in queries.captured_queries),
+                "bytes": len(response.content),
             }
-        )
-        + "\n"
+    _send(
+        {
+            "ready": side,
+            "created": created,
+            "generated": generated,
+            "details": details,
+            "scenarios": scenarios,
+            "database": connection.settings_dict["NAME"],
+        }
     )
-    sys.stdout.flush()
     for line in sys.stdin:
-        if line.strip() != "round":
+        command = json.loads(line)
+        if command.get("quit"):
             break
-        times = {name: [hit(name)[0] for _ in range(args.per_round)] for name in scenarios}
-        send(json.dumps(times) + "\n")
-        sys.stdout.flush()
+        pair, key = command["pair"], command["key"]
+        _send([hit(pair, key)[0] for _ in range(command["n"])])
+
+
+def _pairs(query: str):
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(query, keep_blank_values=True)
+
+
+def _send(message) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
 
 
 # ---------------------------------------------------------------------------------------
-# Driver side
+# Driver
 # ---------------------------------------------------------------------------------------
 
 
-def start_worker(side: str, database: str, argv: list[str]) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"{POSTGRES}{database}{PERSISTENT}",
-        CACHE_URL=CACHE_URL,
-        DJANGO_SETTINGS_MODULE="controlpanel.settings.test" if side == "panel" else "peer_settings",
-        PYTHONPATH=f"{HERE}{os.pathsep}{ROOT}",
-    )
+def side_env(side: str, database: str, args) -> dict:
+    return {
+        "DATABASE_URL": f"{POSTGRES}{database}{PERSISTENT}",
+        "CACHE_URL": args.cache_url,
+        "DJANGO_SETTINGS_MODULE": "controlpanel.settings.test"
+        if side == "panel"
+        else "peer_settings",
+        "PYTHONPATH": f"{HERE}{os.pathsep}{ROOT}",
+    }
+
+
+def start_worker(side: str, database: str, args, users: int) -> subprocess.Popen:
+    argv = [
+        f"--users={users}",
+        f"--groups={args.groups}",
+        f"--rules={args.rules}",
+        f"--warmup={args.warmup}",
+    ] + (["--keep"] if args.keep else [])
     return subprocess.Popen(
         [sys.executable, str(Path(__file__)), "--worker", side, *argv],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        env=env,
+        env=dict(os.environ, **side_env(side, database, args)),
         text=True,
         cwd=ROOT,
     )
 
 
-def read_json(process: subprocess.Popen, side: str) -> dict:
+def ask(process: subprocess.Popen, side: str, message=None):
+    if message is not None:
+        process.stdin.write(json.dumps(message) + "\n")
+        process.stdin.flush()
     line = process.stdout.readline()
     if not line:
         raise SystemExit(f"the {side} worker stopped (exit {process.wait()})")
     return json.loads(line)
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1e3:8.2f} ms"
-
-
-def drop_databases(names) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        for name in names:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def drive(args, argv: list[str]) -> int:
-    names = database_names(args)
+def run_all(args) -> list[dict]:
+    """Measure every page at every size: in-process, then over HTTP. All sizes' workers
+    run at once and every page is measured on all of them in the same rounds (order drawn
+    at random), so growth from one size to the next is measured under one machine state."""
+    units = [(users, side) for users in args.sizes for side in SIDES]
+    names = {(users, side): database_name(args, side, users) for users, side in units}
     workers, ready = {}, {}
-    for side in ("panel", "peer"):  # one after the other: generation gets the machine
+    for unit in units:  # one after the other: generation gets the machine
+        users, side = unit
         started = time.perf_counter()
-        workers[side] = start_worker(side, names[side], argv)
-        ready[side] = read_json(workers[side], side)
-        state = "created and filled" if ready[side]["generated"] else "reused"
+        workers[unit] = start_worker(side, names[unit], args, users)
+        ready[unit] = ask(workers[unit], side)
+        seconds = ready[unit]["generated"]
+        how = f"generated in {seconds:.0f} s" if seconds else "reused"
         print(
-            f"{side}: database {ready[side]['database']} {state}"
-            + (
-                f" (generated in {ready[side]['generated']:.1f} s)"
-                if ready[side]["generated"]
-                else ""
-            )
-            + f"; ready in {time.perf_counter() - started:.1f} s",
-            flush=True,
+            f"[{users}] {side}: {names[unit]} ({how}); "
+            f"ready in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
         )
-    times: dict[str, list[float]] = {}
     rng = random.Random(1)
-    for _ in range(args.rounds):
-        order = list(workers)
-        rng.shuffle(order)
-        for side in order:
-            workers[side].stdin.write("round\n")
-            workers[side].stdin.flush()
-            for name, values in read_json(workers[side], side).items():
-                times.setdefault(name, []).extend(values)
-    for process in workers.values():
-        process.stdin.write("quit\n")
-        process.stdin.close()
-        process.wait()
-    if not args.keep:
-        drop_databases(names.values())
-
-    details = {**ready["panel"]["details"], **ready["peer"]["details"]}
-    print(
-        f"\n{args.users} users, {args.groups} groups ({args.rules} rules on the panel); "
-        f"{args.rounds} rounds x {args.per_round} requests per page and side"
-    )
-    print(f"{'page':<36}{'median':>12}{'p90':>12}{'queries':>9}{'KiB':>8}")
-    for name, values in times.items():
-        p90 = sorted(values)[min(len(values) - 1, int(len(values) * 0.9))]
-        print(
-            f"{name:<36}{ms(statistics.median(values)):>12}{ms(p90):>12}"
-            f"{details[name]['queries']:>9}{details[name]['bytes'] / 1024:>8.0f}"
-        )
-    print(f"\nratios, panel / Django admin (median time; target <= {TARGET}):")
-    met = True
-    for kind in ("list", "search", "broad search"):
-        for who in ("reader", "administrator"):
-            for size in ("100/page", "25/page"):
-                ours = statistics.median(times[f"panel {kind}, {who}"])
-                theirs = statistics.median(times[f"admin {kind}, {size}"])
-                ratio = ours / theirs
-                headline = who == "reader" and size == "100/page"
-                if headline:
-                    met &= ratio <= TARGET
+    results = {users: {"users": users, "pages": {}} for users in args.sizes}
+    for pair, keys in ready[units[0]]["scenarios"].items():
+        for key in keys:
+            name = f"{pair}|{key}"
+            times = {unit: [] for unit in units}
+            for _ in range(args.rounds):
+                order = list(units)
+                rng.shuffle(order)
+                for unit in order:
+                    times[unit] += ask(
+                        workers[unit], unit[1], {"pair": pair, "key": key, "n": args.per_round}
+                    )
+            for users in args.sizes:
+                results[users]["pages"][name] = {
+                    side: {"times": times[(users, side)], **ready[(users, side)]["details"][name]}
+                    for side in SIDES
+                }
+                ours, theirs = med_ms(times[(users, "panel")]), med_ms(times[(users, "peer")])
                 print(
-                    f"  {kind:<13} panel {who:<14} vs admin {size:<9} {ratio:6.2f}"
-                    + ("   <- target" if headline else "")
+                    f"[{users}] {pair:<6} {key:<34} panel {ours:7.1f} ms  admin {theirs:7.1f} ms"
+                    f"  ratio {ours / theirs:5.2f}",
+                    file=sys.stderr,
+                    flush=True,
                 )
-    print(f"target met (reader vs admin at its default page size): {'yes' if met else 'NO'}")
+    for unit in units:
+        workers[unit].stdin.write(json.dumps({"quit": True}) + "\n")
+        workers[unit].stdin.close()
+        workers[unit].wait()
+    if args.http_requests:
+        http_rounds(args, names, {unit: ready[unit]["scenarios"] for unit in units}, results)
+    if not args.keep:
+        import _harness as h
+
+        for name in names.values():
+            h.drop_postgres_database(name)
+    return [results[users] for users in args.sizes]
+
+
+def http_rounds(args, names: dict, scenarios: dict, results: dict) -> None:
+    """The same pages through gunicorn (one server per side and size), each actor signed in
+    through its side's login form; interleaved like the in-process rounds."""
+    import _http
+    import peer_pages as pages
+
+    units = list(names)
+    servers = {}
+    try:
+        for unit in units:
+            env = side_env(unit[1], names[unit], args)
+            settings = env.pop("DJANGO_SETTINGS_MODULE")
+            servers[unit] = _http.start_gunicorn(settings, env, args.http_workers)
+        browsers = {}
+        for unit in units:
+            port = servers[unit][1]
+            for pair in ("admin", "reader"):
+                browser = _http.Browser(port)
+                if unit[1] == "panel":
+                    email = pages.PANEL_ADMIN if pair == "admin" else pages.PANEL_READER
+                    browser.login("/accounts/login/", {"email": email, "password": pages.PASSWORD})
+                else:
+                    username = pages.PEER_SUPER if pair == "admin" else pages.PEER_STAFF
+                    browser.login(
+                        "/admin/login/",
+                        {"username": username, "password": pages.PASSWORD},
+                        next_url="/admin/",
+                    )
+                browsers[(unit, pair)] = browser
+        rng = random.Random(2)
+        for pair, keys in scenarios[units[0]].items():
+            for key in keys:
+                times = {unit: [] for unit in units}
+                for round_number in range(args.warmup + args.http_requests):
+                    order = list(units)
+                    rng.shuffle(order)
+                    for unit in order:
+                        status, _, seconds, _ = browsers[(unit, pair)].get(
+                            _http.url(*scenarios[unit][pair][key])
+                        )
+                        if status != 200:
+                            raise SystemExit(f"HTTP {unit} {pair} {key}: {status}")
+                        if round_number >= args.warmup:
+                            times[unit].append(seconds)
+                for users, side in units:
+                    results[users]["pages"][f"{pair}|{key}"][side]["http"] = times[(users, side)]
+    finally:
+        for process, _ in servers.values():
+            _http.stop(process)
+
+
+def med_ms(values) -> float:
+    return statistics.median(values) * 1e3 if values else float("nan")
+
+
+def render(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    return "\n".join(fmt.format(*row) for row in [headers, *rows])
+
+
+def report(args, results: list[dict]) -> int:
+    import peer_pages as pages
+
+    md = args.markdown
+    missed = 0
+    for result in results:
+        print(f"\n### {result['users']:,} users, {args.groups:,} groups, {args.rules:,} rules\n")
+        for pair, title in (
+            ("admin", "panel administrator vs admin superuser"),
+            ("reader", "panel reader vs admin staff user with view permissions"),
+        ):
+            print(f"{title}:\n")
+            headers = ["page", "panel ms", "admin ms", "ratio", "target"]
+            headers += ["panel HTTP ms", "admin HTTP ms", "HTTP ratio"]
+            headers += ["queries p/a", "COUNTs p/a", "KiB p/a"]
+            rows = []
+            for key in pages.keys_for(pair):
+                page = result["pages"][f"{pair}|{key}"]
+                ours, theirs = med_ms(page["panel"]["times"]), med_ms(page["peer"]["times"])
+                met = ours / theirs <= TARGET_RATIO and ours < TARGET_MS
+                missed += not met
+                http = [med_ms(page[side].get("http", [])) for side in SIDES]
+                rows.append(
+                    [
+                        key,
+                        f"{ours:.1f}",
+                        f"{theirs:.1f}",
+                        f"{ours / theirs:.2f}",
+                        "met" if met else "**no**" if md else "NO",
+                        f"{http[0]:.1f}",
+                        f"{http[1]:.1f}",
+                        f"{http[0] / http[1]:.2f}",
+                        f"{page['panel']['queries']}/{page['peer']['queries']}",
+                        f"{page['panel']['counts']}/{page['peer']['counts']}",
+                        f"{page['panel']['bytes'] / 1024:.0f}/{page['peer']['bytes'] / 1024:.0f}",
+                    ]
+                )
+            print(render(headers, rows, md) + "\n")
+    if len(results) >= 2:
+        small, large = results[0], results[-1]
+        print(
+            f"\n### Growth, {small['users']:,} → {large['users']:,} users (medians, in-process)\n"
+        )
+        headers = ["pair", "page", "panel small", "panel large", "growth", "target", "admin growth"]
+        rows = []
+        for name, page in large["pages"].items():
+            pair, key = name.split("|")
+            before = small["pages"].get(name)
+            if before is None:
+                continue
+            growth = med_ms(page["panel"]["times"]) / med_ms(before["panel"]["times"])
+            met = growth <= TARGET_GROWTH
+            missed += not met
+            rows.append(
+                [
+                    pair,
+                    key,
+                    f"{med_ms(before['panel']['times']):.1f}",
+                    f"{med_ms(page['panel']['times']):.1f}",
+                    f"{growth:.2f}",
+                    "met" if met else "**no**" if md else "NO",
+                    f"{med_ms(page['peer']['times']) / med_ms(before['peer']['times']):.2f}",
+                ]
+            )
+        print(render(headers, rows, md) + "\n")
+    print("\nWhat each side does that the other does not:")
+    for side, title in (("panel", "panel"), ("peer", "Django admin")):
+        for line in pages.DIFFERENCES[side]:
+            print(f"- {title}: {line}")
+    print(
+        f"\ntargets: panel <= {TARGET_RATIO} x admin and < {TARGET_MS:.0f} ms (in-process medians)"
+        + (f"; growth <= {TARGET_GROWTH} x" if len(results) >= 2 else "")
+        + f"; missed: {missed}"
+    )
     return 0
 
 
@@ -329,28 +403,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--users", type=int, help=argparse.SUPPRESS)  # the worker's size
     parser.add_argument("--groups", type=int, default=1_000)
     parser.add_argument("--rules", type=int, default=20_000, help="panel rules (default 20000)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page")
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--per-round", type=int, default=5, help="requests per page a round")
+    parser.add_argument("--per-round", type=int, default=3, help="requests per page a round")
+    parser.add_argument("--http-requests", type=int, default=15, help="0: no HTTP figures")
+    parser.add_argument("--http-workers", type=int, default=2)
+    parser.add_argument("--db-prefix", default="bench", help="databases PREFIX_panel_…")
+    parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/5")
+    parser.add_argument("--markdown", action="store_true", help="tables in markdown")
+    parser.add_argument("--save", help="also write the raw figures to this JSON file")
     parser.add_argument(
-        "--keep",
-        action="store_true",
-        help="reuse the databases if they exist and keep them afterwards",
+        "--keep", action="store_true", help="reuse the databases if they exist, keep them"
     )
-    parser.add_argument("--worker", choices=("panel", "peer"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args)
         return 0
-    argv = [
-        f"--users={args.users}",
-        f"--groups={args.groups}",
-        f"--rules={args.rules}",
-        f"--per-round={args.per_round}",
-    ] + (["--keep"] if args.keep else [])
-    return drive(args, argv)
+    results = run_all(args)
+    if args.save:
+        Path(args.save).write_text(json.dumps({"args": vars(args), "results": results}))
+    return report(args, results)
 
 
 if __name__ == "__main__":

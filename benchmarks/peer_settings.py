@@ -2,7 +2,11 @@
 ``django.contrib.admin`` and ``django.contrib.auth`` (``AUTH_USER_MODEL = "auth.User"``,
 ModelBackend), the same database engine (its own PostgreSQL database, from
 DATABASE_URL), the same cache, session engine and password hasher setting as the panel
-under ``controlpanel.settings.test``. Never used by the panel itself."""
+under ``controlpanel.settings.test``. Never used by the panel itself.
+
+The panel's ``Reseller`` and ``AuditEntry`` models are installed as they are (their
+tables created from the models, ``--run-syncdb``: their migrations depend on the panel's
+other apps), so admin's reseller and audit pages read the same tables as the panel's."""
 
 import environ
 
@@ -21,7 +25,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "resellers",
+    "controlpanel.audit",
 ]
+MIGRATION_MODULES = {"resellers": None, "audit": None}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -138,7 +138,7 @@ def measure_pages() -> bool:
     pages = {
         "users list": ("/settings/users/", ""),
         "users list, last page": ("/settings/users/", f"page={-(-User.objects.count() // 25)}"),
-        "users search (narrow)": ("/settings/users/", "q=bench0421"),
+        "users search (narrow, 100 hits)": ("/settings/users/", "q=okonkwo"),
         "users search (every user)": ("/settings/users/", "q=example.com"),
         f"group detail ({group.members.count()} members)": (
             f"/settings/groups/{group.pk}/",

@@ -1,17 +1,21 @@
-"""Benchmark 5: throughput.
+"""Benchmark 5: throughput of one protected page under gunicorn, with 1 and 2 workers.
 
-gunicorn with 2 sync workers on 127.0.0.1 serves the panel (``controlpanel.settings.test``
-on PostgreSQL, database ``bench_throughput``, persistent connections as in production;
-Redis db 5 as the cache) and wrk (Debian's ``wrk``) loads one protected page, the
-customers list, as a signed-in role-"user" whose access comes from five groups' rules and
-who has an IP whitelist, after a warm-up that fills the permission cache. Requests go to
-127.0.0.1 only, for a fixed duration; gunicorn is stopped afterwards.
+gunicorn (sync workers) on 127.0.0.1 serves the panel (``controlpanel.settings.test`` on
+PostgreSQL, database ``<prefix>_throughput``, persistent connections as in production;
+Redis as the cache). One client signs in through the login form (GET, POST with the CSRF
+token); then ``--clients`` concurrent clients, each on its own keep-alive connection with
+that session, request the customers list for ``--duration`` seconds: a role-"user" whose
+access comes from five groups' rules and who has an IP whitelist, after a warm-up that
+fills the permission cache.
 
-Reports requests/s, latency percentiles (wrk's, client side) and errors: wrk's socket
-errors and non-2xx/3xx answers, and every answer in gunicorn's access log that was not
-200 (a redirect to the sign-in page would count). Target: zero errors.
-Run: .venv/bin/python benchmarks/throughput.py [--duration 20] [--connections 8]
-Needs: apt-get install -y wrk
+The load generator is Python (threads, ``http.client``), so nothing needs installing; it
+shares the machine's cores with gunicorn, PostgreSQL and Redis, as wrk would. When
+Debian's ``wrk`` is installed (``apt-get install -y wrk``) it runs as well, on the same
+server, for comparison (``--tool``).
+
+Reports requests/s, latency percentiles (client side) and errors: every answer that is not
+200 (a redirect to the sign-in page would count) and every failed connection.
+Run: .venv/bin/python benchmarks/throughput.py [--duration 20] [--clients 8] [--workers 1 2]
 """
 
 from __future__ import annotations
@@ -20,20 +24,16 @@ import argparse
 import os
 import re
 import shutil
-import socket
+import statistics
 import subprocess
 import sys
-import tempfile
+import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-DATABASE = "bench_throughput"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}?conn_max_age=60"
-CACHE_URL = "redis://127.0.0.1:6379/5"
+PASSWORD = "bench-password-not-for-use"
+EMAIL = "bench-throughput@example.com"
 
 
 def parse_args():
@@ -41,29 +41,30 @@ def parse_args():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=int, default=20, help="seconds of load (max 120)")
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="gunicorn workers")
+    parser.add_argument("--tool", choices=("auto", "python", "wrk"), default="auto")
+    parser.add_argument("--db-prefix", default="bench")
+    parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/5")
     args = parser.parse_args()
     if not 1 <= args.duration <= 120:
         parser.error("--duration: give 1 to 120 seconds")
+    if not 1 <= args.clients <= 64:
+        parser.error("--clients: give 1 to 64")
     return args
 
 
 ARGS = parse_args()
+DATABASE = f"{ARGS.db_prefix}_throughput"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}?conn_max_age=60"
 os.environ["DATABASE_URL"] = DATABASE_URL
-os.environ["CACHE_URL"] = CACHE_URL
+os.environ["CACHE_URL"] = ARGS.cache_url
 
 import _harness as h  # noqa: E402  (reads DATABASE_URL)
+import _http  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.urls import reverse  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_user():
@@ -76,150 +77,155 @@ def make_user():
     for group in groups:
         for area in all_areas():
             Rule.objects.create(group=group, area=area.key, actions=mask_of(["read"]))
-    user = User.objects.create_user("bench@example.com", None, role=Role.USER)
+    user = User.objects.create_user(EMAIL, PASSWORD, role=Role.USER)
     user.ip_whitelist = stored_whitelist(parse_whitelist(["127.0.0.1", "10.", "192.168.0.0/16"]))
     user.save()
     user.access_groups.set(groups)
     return user
 
 
-def get(url: str, cookie: str = "") -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+def python_load(port: int, cookies: dict, path: str, clients: int, duration: float) -> dict:
+    """``clients`` threads, each a keep-alive connection, GET ``path`` until time is up."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    start_line = threading.Barrier(clients + 1)
+    stop_at = [0.0]
 
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
+    def client(n: int) -> None:
+        browser = _http.Browser(port)
+        browser.cookies.update(cookies)
+        start_line.wait()
+        while time.perf_counter() < stop_at[0]:
+            try:
+                status, _, seconds, _ = browser.get(path)
+            except OSError:
+                errors[n] += 1
+                continue
+            latencies[n].append(seconds)
+            if status != 200:
+                errors[n] += 1
 
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        with opener.open(request, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, b""
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    stop_at[0] = started + duration
+    start_line.wait()
+    for thread in threads:
+        thread.join(duration + 60)
+    elapsed = time.perf_counter() - started
+    every = sorted(x for per_client in latencies for x in per_client)
+    if not every:
+        raise SystemExit("no request finished")
+
+    def pct(p):
+        return every[min(len(every) - 1, int(len(every) * p))]
+
+    return {
+        "requests": len(every),
+        "rps": len(every) / elapsed,
+        "p50": statistics.median(every),
+        "p90": pct(0.90),
+        "p99": pct(0.99),
+        "errors": sum(errors),
+    }
 
 
-def wait_until_up(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn stopped (exit {process.returncode})")
-        try:
-            if get(base + reverse("health"))[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer within 30 s")
-
-
-def parse_wrk(text: str) -> dict:
-    def seconds(value: str, unit: str) -> float:
-        return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
-
-    figures = {"percentiles": {}}
-    for line in text.splitlines():
-        if m := re.match(r"\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$", line):
-            figures["percentiles"][m[1]] = seconds(m[2], m[3])
+def wrk_load(wrk: str, port: int, cookies: dict, path: str, clients: int, duration: int) -> dict:
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    run = subprocess.run(
+        [
+            wrk,
+            "--threads=2",
+            f"--connections={clients}",
+            f"--duration={duration}s",
+            "--timeout=5s",
+            "--latency",
+            "--header",
+            f"Cookie: {cookie}",
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration + 30,
+        check=True,
+    )
+    units = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+    figures = {"errors": 0}
+    for line in run.stdout.splitlines():
+        if m := re.match(r"\s+(50|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$", line):
+            figures[f"p{m[1]}"] = float(m[2]) * units[m[3]]
         elif m := re.match(r"\s+(\d+) requests in", line):
             figures["requests"] = int(m[1])
         elif m := re.match(r"Requests/sec:\s+([\d.]+)", line):
             figures["rps"] = float(m[1])
         elif m := re.match(r"\s+Non-2xx or 3xx responses:\s+(\d+)", line):
-            figures["non_2xx"] = int(m[1])
+            figures["errors"] += int(m[1])
         elif m := re.match(
             r"\s+Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", line
         ):
-            figures["socket_errors"] = sum(int(x) for x in m.groups())
+            figures["errors"] += sum(int(x) for x in m.groups())
     return figures
 
 
 def main() -> int:
     wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    if ARGS.tool == "wrk" and wrk is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk (or --tool python)")
+    tools = ["python"] + (["wrk"] if wrk and ARGS.tool != "python" else [])
+    if ARGS.tool == "wrk":
+        tools = ["wrk"]
     h.create_postgres_database(DATABASE, fresh=True)
     call_command("migrate", verbosity=0)
     cache.clear()
-    user = make_user()
-    cookie = h.session_cookie(user)
+    make_user()
     path = reverse("customer-list")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    url = base + path
-    workdir = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
-    access_log = workdir / "access.log"
-    env = dict(
-        os.environ,
-        DATABASE_URL=DATABASE_URL,
-        CACHE_URL=CACHE_URL,
-        DJANGO_SETTINGS_MODULE="controlpanel.settings.test",
-    )
-    gunicorn = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "controlpanel.wsgi:application",
-            f"--workers={ARGS.workers}",
-            f"--bind=127.0.0.1:{port}",
-            f"--access-logfile={access_log}",
-            "--access-logformat=%(s)s",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    env = {"DATABASE_URL": DATABASE_URL, "CACHE_URL": ARGS.cache_url}
+    rows = []
     try:
-        wait_until_up(base, gunicorn)
-        for _ in range(100):  # warm-up: both workers' templates, connections, the cache
-            status, body = get(url, cookie)
-            if status != 200 or b"Customers" not in body:
-                raise SystemExit(f"warm-up: {url} answered {status}")
-        access_log.write_text("")  # count only the measured requests
-        run = subprocess.run(
-            [
-                wrk,
-                f"--threads={ARGS.threads}",
-                f"--connections={ARGS.connections}",
-                f"--duration={ARGS.duration}s",
-                "--timeout=5s",
-                "--latency",
-                "--header",
-                f"Cookie: {cookie}",
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=ARGS.duration + 30,
-            check=True,
-        )
-        time.sleep(0.5)  # let gunicorn flush its access log
-        after = get(url, cookie)[0]
+        for workers in ARGS.workers:
+            process, port = _http.start_gunicorn("controlpanel.settings.test", env, workers)
+            try:
+                browser = _http.Browser(port)
+                browser.login("/accounts/login/", {"email": EMAIL, "password": PASSWORD})
+                for _ in range(50 * workers):  # warm-up: every worker, the permission cache
+                    status, body, _, _ = browser.get(path)
+                    if status != 200 or b"Customers" not in body:
+                        raise SystemExit(f"warm-up: {path} answered {status}")
+                for tool in tools:
+                    if tool == "python":
+                        figures = python_load(
+                            port, browser.cookies, path, ARGS.clients, ARGS.duration
+                        )
+                    else:
+                        figures = wrk_load(
+                            wrk, port, browser.cookies, path, ARGS.clients, ARGS.duration
+                        )
+                    after = browser.get(path)[0]
+                    figures["errors"] += after != 200
+                    rows.append((workers, tool, figures))
+            finally:
+                _http.stop(process)
     finally:
-        gunicorn.terminate()
-        gunicorn.wait(timeout=30)
-    statuses = access_log.read_text().split()
-    not_ok = sum(1 for s in statuses if s != "200")
-    shutil.rmtree(workdir)
-    h.drop_postgres_database(DATABASE)
+        h.drop_postgres_database(DATABASE)
 
-    figures = parse_wrk(run.stdout)
-    errors = figures.get("non_2xx", 0) + figures.get("socket_errors", 0) + not_ok
     print(
-        f"gunicorn {ARGS.workers} sync workers on 127.0.0.1; wrk {ARGS.threads} threads, "
-        f"{ARGS.connections} connections, {ARGS.duration} s; page {path} (signed in, "
-        "role user, 5 groups, IP whitelist), warm cache"
+        f"page {path} (signed in through the login form; role user, 5 groups, IP whitelist; "
+        f"warm cache); {ARGS.clients} concurrent keep-alive clients, {ARGS.duration} s each; "
+        f"gunicorn sync workers on 127.0.0.1; {os.cpu_count()} CPUs shared with the clients, "
+        "PostgreSQL and Redis\n"
     )
-    print(f"requests: {figures.get('requests')}  ({len(statuses)} in gunicorn's log)")
-    print(f"requests/s: {figures.get('rps', 0):.1f}")
-    print(
-        "latency: " + ", ".join(f"p{k} {v * 1e3:.1f} ms" for k, v in figures["percentiles"].items())
-    )
-    print(
-        f"errors: {errors} (wrk socket errors {figures.get('socket_errors', 0)}, "
-        f"non-2xx/3xx {figures.get('non_2xx', 0)}, not 200 in the log {not_ok}); "
-        f"a request after the run: {after}"
-    )
-    print(f"target: zero errors: {'met' if errors == 0 and after == 200 else 'NOT met'}")
-    return 0
+    print("| workers | load generator | requests | requests/s | p50 | p90 | p99 | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    for workers, tool, f in rows:
+        print(
+            f"| {workers} | {tool} | {f.get('requests', 0):,} | {f.get('rps', 0):.1f} | "
+            f"{f.get('p50', 0) * 1e3:.1f} ms | {f.get('p90', 0) * 1e3:.1f} ms | "
+            f"{f.get('p99', 0) * 1e3:.1f} ms | {f['errors']} |"
+        )
+    failed = sum(f["errors"] for _, _, f in rows)
+    print(f"\ntarget: zero errors: {'met' if failed == 0 else 'NOT met'}")
+    return 0 if failed == 0 else 1
 
 
 if __name__ == "__main__":
