@@ -242,6 +242,7 @@ FILTER_ERRORS = {
         "for the reverse order (e.g. -last_login)."
     ),
 }
+BAD_PAGE_LINK = "This page link is not valid for this sort; the first page is shown instead."
 
 
 class UserListFilterForm(forms.Form):
@@ -255,6 +256,15 @@ class UserListFilterForm(forms.Form):
     group = forms.CharField(label="Group", required=False, max_length=20)
     reseller = forms.ChoiceField(label="Reseller", required=False)
     sort = forms.ChoiceField(label="Sort", required=False)
+    # The page: the rows after or before a boundary row (``KeysetPage``'s cursors), or the
+    # last page; none of them: the first page.
+    after = forms.CharField(
+        label="Page", required=False, max_length=400, error_messages={"max_length": BAD_PAGE_LINK}
+    )
+    before = forms.CharField(
+        label="Page", required=False, max_length=400, error_messages={"max_length": BAD_PAGE_LINK}
+    )
+    last = forms.BooleanField(label="Page", required=False)
 
     def __init__(self, data, *, actor):
         super().__init__(data)
@@ -290,6 +300,19 @@ class UserListFilterForm(forms.Form):
             raise forms.ValidationError(FILTER_ERRORS["group"], params={"value": value})
         return group
 
+    def clean(self):
+        """A cursor must be one the list's sort writes (a link from another sort, or
+        edited by hand, is named and the first page shown)."""
+        cleaned = super().clean()
+        seek = SORTS[cleaned.get("sort") or DEFAULT_SORT]
+        for name in ("after", "before"):
+            if cleaned.get(name):
+                try:
+                    seek.read_cursor(cleaned[name])
+                except ValueError:
+                    self.add_error(name, BAD_PAGE_LINK)
+        return cleaned
+
     def applied(self) -> dict:
         """The values to list by: each valid one, the default for each that is not."""
         self.is_valid()
@@ -302,6 +325,16 @@ class UserListFilterForm(forms.Form):
             "group": data.get("group"),
             "reseller": self.resellers.get(reseller, reseller) if reseller else None,
             "sort": data.get("sort") or DEFAULT_SORT,
+        }
+
+    def page(self) -> dict:
+        """Which page to show: ``after``, ``before`` (cursors) and ``last``."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "after": data.get("after") or "",
+            "before": "" if data.get("after") else data.get("before") or "",
+            "last": bool(data.get("last")) and not (data.get("after") or data.get("before")),
         }
 
     def query(self, **changes) -> dict:
