@@ -31,9 +31,7 @@ DISPLAY_NAME_KEY = Lower(
 # The last sign-in the users list sorts by: "never signed in" as the oldest possible time,
 # so the key is never NULL and a page can seek to it (controlpanel.kit.keyset).
 NEVER_SIGNED_IN = datetime.datetime(1, 1, 1, tzinfo=datetime.UTC)
-LAST_LOGIN_KEY = Coalesce(
-    "last_login", Value(NEVER_SIGNED_IN, output_field=models.DateTimeField())
-)
+LAST_LOGIN_KEY = Coalesce("last_login", Value(NEVER_SIGNED_IN, output_field=models.DateTimeField()))
 
 
 class UserStatus(models.TextChoices):

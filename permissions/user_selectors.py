@@ -61,35 +61,33 @@ def _with_status(users: QuerySet[User], status: str) -> QuerySet[User]:
     raise ValueError(f"unknown status {status!r}")
 
 
-def _search(users: QuerySet[User], term: str) -> QuerySet[User]:
+def _search(users: QuerySet[User], term: str) -> tuple[QuerySet[User], bool]:
     """Users whose e-mail, name or one of whose groups' names contains ``term``.
 
     One condition over the three (an OR) walks the sort's index and tests every row, so a
     term that matches few users reads the whole table. On PostgreSQL each condition is
     first asked alone, UNION ALL, for at most ``SEARCH_FEW`` + 1 ids: the trigram indexes
     (accounts migration 0008) find a rare term's few rows, and a common term stops as
-    soon as the limit is reached. SQLite, small by nature, keeps the plain OR."""
+    soon as the limit is reached. SQLite, small by nature, keeps the plain OR. The flag
+    says whether the users are a few known ids."""
     # Group names match through a subquery of memberships: joining every membership and
     # de-duplicating with DISTINCT costs seconds at 100,000 users.
     memberships = Group.members.through.objects.filter(group__name__icontains=term)
     if connections[users.db].vendor == "postgresql":
-        everyone = User.objects.using(users.db)
+        everyone = User.objects.using(users.db).order_by()
         ids = list(
             everyone.filter(email__icontains=term)
             .values_list("id")
             .union(
                 everyone.filter(name__icontains=term).values_list("id"),
-                memberships.values_list("user_id"),
+                memberships.order_by().values_list("user_id"),
                 all=True,
             )[: SEARCH_FEW + 1]
         )
         if len(ids) <= SEARCH_FEW:
-            return users.filter(pk__in={pk for (pk,) in ids})
-    return users.filter(
-        Q(email__icontains=term)
-        | Q(name__icontains=term)
-        | Q(pk__in=memberships.values("user_id"))
-    )
+            return users.filter(pk__in={pk for (pk,) in ids}), True
+    matching = Q(email__icontains=term) | Q(name__icontains=term)
+    return users.filter(matching | Q(pk__in=memberships.values("user_id"))), False
 
 
 def user_list(
@@ -100,19 +98,24 @@ def user_list(
     status: str = "",
     group: Group | None = None,
     reseller: Reseller | str | None = None,
-) -> QuerySet[User]:
-    """The users page's rows: the actor's users, narrowed by the filters given
-    (``reseller`` a reseller or ``NO_RESELLER``), unordered (the page seeks in the order
-    of ``SORTS``); reseller and groups loaded with the page (two queries per page,
-    whatever the number of users: the reseller is joined to the page's rows only)."""
+    sort: str = DEFAULT_SORT,
+) -> tuple[QuerySet[User], Seek]:
+    """The users page's rows, and the keyset order to page them by: the actor's users,
+    narrowed by the filters given (``reseller`` a reseller or ``NO_RESELLER``), in the
+    order ``sort`` names (a key of ``SORTS``); reseller and groups loaded with the page
+    (two queries per page, whatever the number of users: the reseller is joined to the
+    page's rows only)."""
     users = (
         users_visible_to(actor)
         .select_related("reseller")
         .prefetch_related(Prefetch("access_groups", queryset=Group.objects.order_by("name")))
     )
+    seek = SORTS[sort]
     search = search.strip()
     if search:
-        users = _search(users, search)
+        users, few = _search(users, search)
+        if few:
+            seek = seek.unindexed()
     if role:
         users = users.filter(role=Role(role))
     if status:
@@ -126,4 +129,4 @@ def user_list(
         users = users.filter(reseller__isnull=True)
     elif reseller is not None:
         users = users.filter(reseller=reseller)
-    return users
+    return users, seek

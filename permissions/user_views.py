@@ -36,7 +36,7 @@ from permissions.views import add_rules_from_form
 
 from . import user_services as services
 from .user_forms import UserForm, UserListFilterForm, UserPasswordForm
-from .user_selectors import SORTS, user_list
+from .user_selectors import user_list
 
 USERS_PER_PAGE = 25
 # The list counts its users up to this many and says "more than" beyond: an exact count
@@ -96,10 +96,10 @@ def _options(choices, selected) -> str:
 def user_list_view(request: HttpRequest) -> HttpResponse:
     filters = UserListFilterForm(request.GET, actor=request.user)
     applied = filters.applied()
-    sort = applied.pop("sort")
-    users = user_list(request.user, **applied)
+    sort = applied["sort"]
+    users, seek = user_list(request.user, **applied)
     # Keyset pages: the first, last or any page between costs one indexed query.
-    page = KeysetPage(users, SORTS[sort], per_page=USERS_PER_PAGE, **filters.page())
+    page = KeysetPage(users, seek, per_page=USERS_PER_PAGE, **filters.page())
     count = None
     if not applied["search"]:
         # No count under a substring match: even capped, a rare term would read the table.

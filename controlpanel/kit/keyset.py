@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Expression, F, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 SEEK_VALUE = "seek_value"  # the annotation each row carries for its own cursor
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -64,6 +65,14 @@ class Seek:
 
     def reversed(self) -> Seek:
         return replace(self, descending=not self.descending)
+
+    def unindexed(self) -> Seek:
+        """The same order, written so no index matches it (``COALESCE(v, v)`` is ``v``):
+        for a page of a few known ids, sorting them beats walking the order's index and
+        skipping every other row, which the planner may choose under a LIMIT when the
+        ids could sit anywhere in the order."""
+        value = _expression(self.value)
+        return replace(self, value=Coalesce(value, value))
 
     def order_by(self) -> tuple:
         value = F(SEEK_VALUE)
@@ -113,23 +122,28 @@ class KeysetPage:
     ):
         self.seek = seek
         queryset = queryset.annotate(**{SEEK_VALUE: _expression(seek.value)})
-        backwards = bool(before) or (last and not after)
-        order = seek.reversed() if backwards else seek
-        rows_query = queryset
-        if after or before:
-            rows_query = queryset.filter(order.after(*seek.read_cursor(after or before)))
-        rows = list(rows_query.order_by(*order.order_by())[: per_page + 1])
-        more = len(rows) > per_page
-        rows = rows[:per_page]
+        rows, more, backwards = self._rows(queryset, seek, per_page, after, before, last)
         if not rows and (after or before):
-            rows = list(queryset.order_by(*seek.order_by())[: per_page + 1])
-            more, rows, after, before, backwards = len(rows) > per_page, rows[:per_page], "", "", False
+            # the boundary row and everything beyond it are gone: start again
+            after = before = ""
+            rows, more, backwards = self._rows(queryset, seek, per_page, "", "", False)
         if backwards:
             rows.reverse()
             self._has_previous, self._has_next = more, bool(before)
         else:
             self._has_previous, self._has_next = bool(after), more
         self.object_list = rows
+
+    @staticmethod
+    def _rows(queryset, seek, per_page, after, before, last) -> tuple[list, bool, bool]:
+        """The page's rows in the order read, whether there are more beyond them, and
+        whether they were read backwards (a previous or the last page)."""
+        backwards = bool(before) or (last and not after)
+        order = seek.reversed() if backwards else seek
+        if after or before:
+            queryset = queryset.filter(order.after(*seek.read_cursor(after or before)))
+        rows = list(queryset.order_by(*order.order_by())[: per_page + 1])
+        return rows[:per_page], len(rows) > per_page, backwards
 
     def __iter__(self):
         return iter(self.object_list)
