@@ -63,6 +63,11 @@ class Seek:
     unique: bool = False
     codec: type = TextCodec
 
+    def annotate(self, queryset: QuerySet) -> QuerySet:
+        """The rows with their sort value as ``SEEK_VALUE`` (the order and the cursors
+        read it)."""
+        return queryset.annotate(**{SEEK_VALUE: _expression(self.value)})
+
     def reversed(self) -> Seek:
         return replace(self, descending=not self.descending)
 
@@ -107,7 +112,7 @@ class KeysetPage:
     """One page of ``queryset`` in ``seek``'s order: the first (no cursor), the rows after
     or before a cursor, or the last. One query, ``per_page + 1`` rows (the one more tells
     whether there is a page beyond). A cursor that leads nowhere (its rows were deleted)
-    gives the first page. The template needs no count: First, Previous, Next and Last
+    gives the first page, and so does going back to the start: it is always full. The template needs no count: First, Previous, Next and Last
     links, each off when it would lead back here."""
 
     def __init__(
@@ -121,10 +126,12 @@ class KeysetPage:
         last: bool = False,
     ):
         self.seek = seek
-        queryset = queryset.annotate(**{SEEK_VALUE: _expression(seek.value)})
+        queryset = seek.annotate(queryset)
         rows, more, backwards = self._rows(queryset, seek, per_page, after, before, last)
-        if not rows and (after or before):
-            # the boundary row and everything beyond it are gone: start again
+        if (not rows and (after or before)) or (backwards and not more and len(rows) < per_page):
+            # The boundary row and everything beyond it are gone, or going back reached
+            # the start with a short page: show the first page, full (one more query,
+            # only at these edges).
             after = before = ""
             rows, more, backwards = self._rows(queryset, seek, per_page, "", "", False)
         if backwards:
