@@ -112,8 +112,9 @@ class KeysetPage:
     """One page of ``queryset`` in ``seek``'s order: the first (no cursor), the rows after
     or before a cursor, or the last. One query, ``per_page + 1`` rows (the one more tells
     whether there is a page beyond). A cursor that leads nowhere (its rows were deleted)
-    gives the first page, and so does going back to the start: it is always full. The template needs no count: First, Previous, Next and Last
-    links, each off when it would lead back here."""
+    gives the first page, and so does going back to the start: it is always full. The
+    template needs no count: First, Previous, Next and Last links, each off when it would
+    lead back here."""
 
     def __init__(
         self,
