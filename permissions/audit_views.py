@@ -68,6 +68,7 @@ class AuditFilterForm(forms.Form):
     )
     older = forms.CharField(required=False, widget=forms.HiddenInput)
     newer = forms.CharField(required=False, widget=forms.HiddenInput)
+    oldest = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def _clean_cursor(self, name: str) -> str:
         value = self.cleaned_data.get(name, "")
@@ -164,6 +165,7 @@ def audit_log_list(request: HttpRequest) -> HttpResponse:
             entries,
             older_than=form.cleaned_data.get("older", "") if form.is_bound else "",
             newer_than=form.cleaned_data.get("newer", "") if form.is_bound else "",
+            oldest=bool(form.cleaned_data.get("oldest")) if form.is_bound else False,
             size=PAGE_SIZE,
         )
     return render(
@@ -172,7 +174,7 @@ def audit_log_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "base_query": _query_without(request, "older", "newer"),
+            "base_query": _query_without(request, "older", "newer", "oldest"),
             "time_zone": timezone.get_current_timezone_name(),
         },
     )
