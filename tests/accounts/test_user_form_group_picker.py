@@ -18,7 +18,8 @@ def offered(body: str) -> list[tuple[str, bool]]:
     return [
         (name, "checked" in attributes)
         for attributes, name in re.findall(
-            r'<input type="checkbox" name="groups" value="\d+" id="id_groups_\d+"([^>]*)> ([^<]+)</label>',
+            r'<input type="checkbox" name="groups" value="\d+" id="id_groups_\d+"'
+            r"([^>]*)> ([^<]+)</label>",
             body,
         )
     ]
