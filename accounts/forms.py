@@ -3,10 +3,7 @@ from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import PasswordChangeForm
 from django.forms.boundfield import BoundField
 
-from controlpanel.kit.client_ip import client_ip
-
-from . import reauth
-from .ipwhitelist import address_decision
+from . import reauth, sign_in
 from .models import User
 from .passwords import MAX_PASSWORD_LENGTH
 from .timezones import timezone_names
@@ -47,17 +44,18 @@ class LoginForm(forms.Form):
                 if getattr(self.request, "axes_failures_since_start", None) is None:
                     User().set_password(password)  # refused before hashing: even the time
             raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
-        address = address_decision(client_ip(self.request), user.ip_whitelist)
-        if not address.allowed:
+        refusal = sign_in.admission_refusal(self.request, user)
+        if refusal:
             self.user = user
-            self.refusal_reason = f"address not whitelisted: {address.reason}"
+            self.refusal_reason = refusal
             raise forms.ValidationError(INVALID_LOGIN, code="invalid_login")
         self.user = user
         return self.cleaned_data
 
 
 class ProfileForm(forms.ModelForm):
-    """What every user may change about themselves: name and time zone only."""
+    """What every user may change about themselves: name, time zone and whether they
+    want the customers' money alerts."""
 
     timezone = forms.ChoiceField(
         label="Time zone", choices=[(name, name) for name in timezone_names()]
@@ -65,7 +63,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["name", "timezone"]
+        fields = ["name", "timezone", "money_alerts"]
 
 
 class OwnPasswordChangeForm(PasswordChangeForm):

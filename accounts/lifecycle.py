@@ -15,21 +15,19 @@ their point; notices go only to verified addresses (``notifiable``).
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from controlpanel.audit import log as audit
 from controlpanel.audit.models import AuditEntry
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.links import absolute_reverse
+from controlpanel.outbox import services as outbox
 
 from . import lockout
 from .api_tokens import api_tokens_revoke_all
@@ -54,33 +52,18 @@ STILL_INVITED = (
     "{user} has not accepted their invitation yet, so has no password to reset; "
     "re-send the invitation instead."
 )
-DELIVERY_FAILED = (
-    "The e-mail to {email} could not be sent ({error}). Nothing was changed; check the "
-    "mail settings (EMAIL_URL) and try again."
-)
 
 
 # --- E-mail ----------------------------------------------------------------------------
+# Every mail goes through the outbox: recorded in this transaction, sent by a task after it
+# commits and retried until it goes (controlpanel.outbox). A mail server that is down no
+# longer fails an invitation, a reset or a save; the outbox page shows the mail waiting.
 
 
-def _message(name: str, to: str, context: dict) -> EmailMessage:
-    """``templates/emails/<name>_subject.txt`` and ``<name>.txt``, rendered."""
-    context = {"panel_name": "Control Panel", **context}
-    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
-    body = render_to_string(f"emails/{name}.txt", context)
-    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
-
-
-def _deliver(name: str, to: str, context: dict) -> None:
-    """Send now; a delivery failure becomes a clear error (the caller's transaction rolls
-    back, so e.g. an earlier invitation link stays valid)."""
-    try:
-        _message(name, to, context).send()
-    except (smtplib.SMTPException, OSError) as error:
-        logger.warning("E-mail %s to %s failed: %s", name, to, error)
-        raise ValidationError(
-            DELIVERY_FAILED.format(email=to, error=error), code="delivery"
-        ) from error
+def _queue(name: str, user: User, to: str, context: dict, *, sensitive: bool) -> None:
+    outbox.queue_template(
+        name, to, context, reseller_id=user.reseller_id or None, sensitive=sensitive
+    )
 
 
 def notifiable(user: User) -> bool:
@@ -89,15 +72,10 @@ def notifiable(user: User) -> bool:
 
 
 def _notify(name: str, user: User, context: dict) -> bool:
-    """Send a notice if the user may receive one; a failure is logged, never raised (a
-    password change must not fail because the mail server is down)."""
+    """Queue a notice if the user may receive one (never a link: not sensitive)."""
     if not notifiable(user):
         return False
-    try:
-        _message(name, user.email, {"user": user, **context}).send()
-    except (smtplib.SMTPException, OSError) as error:
-        logger.warning("Notice %s to user %s failed: %s", name, user.pk, error)
-        return False
+    _queue(name, user, user.email, {"user": user, **context}, sensitive=False)
     return True
 
 
@@ -140,8 +118,9 @@ def user_send_invite(*, user: User, actor, request) -> User:
         raise ValidationError(NOT_INVITED.format(user=target.display_name), code="state")
     target.set_unusable_password()
     target.save(update_fields=["password", "updated_at"])
-    _deliver(
+    _queue(
         "invite",
+        target,
         target.email,
         {
             "user": target,
@@ -149,6 +128,7 @@ def user_send_invite(*, user: User, actor, request) -> User:
             "link": _link("accounts:invite_accept", target, invite_tokens.make_token(target)),
             "valid_for": duration_text(invite_tokens.timeout),
         },
+        sensitive=True,
     )
     audit.record(
         INVITE_SENT,
@@ -190,14 +170,16 @@ def user_send_verification(*, user: User, request) -> bool:
     target = User.objects.select_for_update().get(pk=user.pk)
     if target.is_verified:
         return False
-    _deliver(
+    _queue(
         "verify",
+        target,
         target.email,
         {
             "user": target,
             "link": _link("accounts:verify_email", target, verification_tokens.make_token(target)),
             "valid_for": duration_text(verification_tokens.timeout),
         },
+        sensitive=True,
     )
     audit.record(
         VERIFICATION_SENT,
@@ -271,6 +253,7 @@ def _reset_throttled(user: User | None, address: str | None) -> bool:
     return False
 
 
+@transaction.atomic
 def user_send_password_reset(*, email: str, request) -> None:
     """The public "forgot password" request. Whether or not the address belongs to an
     account, the same work is done (a token is made and the message rendered, for an
@@ -294,7 +277,7 @@ def user_send_password_reset(*, email: str, request) -> None:
         return
     if user is None:
         stand_in = User(pk=0, email=email, password=make_password(None))
-        _message("password_reset", email, _reset_context(request, stand_in))
+        outbox.render_mail("password_reset", _reset_context(request, stand_in))
         audit.record(
             RESET_REQUESTED,
             actor_label=email[:254],
@@ -304,10 +287,7 @@ def user_send_password_reset(*, email: str, request) -> None:
             "nothing sent.",
         )
         return
-    try:
-        _message("password_reset", user.email, _reset_context(request, user)).send()
-    except (smtplib.SMTPException, OSError) as error:
-        logger.warning("Password reset e-mail to user %s failed: %s", user.pk, error)
+    _queue("password_reset", user, user.email, _reset_context(request, user), sensitive=True)
     audit.record(
         RESET_REQUESTED,
         actor_label=email[:254],
@@ -326,7 +306,7 @@ def user_send_reset_link(*, user: User, actor, request) -> User:
         raise ValidationError(IS_DEACTIVATED.format(user=target.display_name), code="state")
     if target.status == UserStatus.INVITED or not target.has_usable_password():
         raise ValidationError(STILL_INVITED.format(user=target.display_name), code="state")
-    _deliver("password_reset", target.email, _reset_context(request, target))
+    _queue("password_reset", target, target.email, _reset_context(request, target), sensitive=True)
     audit.record(
         RESET_LINK_SENT,
         actor=actor,
@@ -408,4 +388,14 @@ def notify_two_factor_changed(user: User, *, enabled: bool, address: str | None 
         "two_factor_changed",
         user,
         {"when": timezone.now(), "enabled": enabled, "address": address},
+    )
+
+
+def notify_passkeys_changed(
+    user: User, *, added: str = "", removed: str = "", address: str | None = None
+) -> bool:
+    return _notify(
+        "passkeys_changed",
+        user,
+        {"when": timezone.now(), "added": added, "removed": removed, "address": address},
     )

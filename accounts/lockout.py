@@ -113,3 +113,24 @@ def locked_out_usernames():
         .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
         .values("username")
     )
+
+
+def _credentials(user) -> dict:
+    return {"username": user.email if user is not None else ""}
+
+
+def sign_in_locked(request, user) -> bool:
+    """Whether a sign-in that does not go through ``authenticate()`` (a passkey) is
+    paused for this account or this client address, as a password would be."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    return AxesProxyHandler.is_locked(request, credentials=_credentials(user))
+
+
+def count_failure(request, user) -> None:
+    """A failed sign-in by other means than a password (a passkey): counted against the
+    account where one is known (``user``) and the client address, as a wrong password
+    is (axes listens to ``user_login_failed``)."""
+    from django.contrib.auth.signals import user_login_failed
+
+    user_login_failed.send(sender=__name__, credentials=_credentials(user), request=request)

@@ -72,7 +72,7 @@ class TwoFactorRequiredMiddleware:
             return None
         if getattr(request, "api_token", None) is not None:
             # A token request has no session to remember the answer in.
-            if two_factor.is_enabled(user):
+            if two_factor.has_second_factor(user):
                 return None
         elif two_factor.has_device_cached(request):
             return None

@@ -105,6 +105,11 @@ class User(AbstractBaseUser):
         blank=True,
         help_text="Entries as typed; empty means any address.",
     )
+    money_alerts = models.BooleanField(
+        "e-mail me credit and low-balance alerts",
+        default=False,
+        help_text="Sent to a verified address, for the customers you may read.",
+    )
     shared_ticket = models.BooleanField(
         "shared ticket",
         default=False,
@@ -126,6 +131,14 @@ class User(AbstractBaseUser):
     # When the current address was proven (verification link, invite or password reset
     # link). Cleared whenever the address changes; notifications go to verified only.
     email_verified_at = models.DateTimeField("e-mail verified", null=True, blank=True)
+    # Single sign-on only (accounts.sso): the password sign-in is refused for this user,
+    # with the same answer as any failed sign-in; the audit entry says why.
+    sso_only = models.BooleanField(
+        "single sign-on only",
+        default=False,
+        help_text="This user signs in through the organisation's identity provider only; "
+        "a password sign-in is refused.",
+    )
 
     objects = UserManager()
 
@@ -299,3 +312,59 @@ class ApiToken(models.Model):
         if self.expires_at is not None and self.expires_at <= now:
             return "expired"
         return "active"
+
+
+class SSOIdentity(models.Model):
+    """A provider identity (issuer + subject, the only stable identifier OpenID Connect
+    gives) linked to a panel user (accounts.sso). Once linked, the identity signs in as
+    this user whatever e-mail the provider reports later, and the user cannot be linked to
+    a second subject of the same issuer, so a changed or reassigned address at the
+    provider never moves the sign-in to another panel user."""
+
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sso_identities")
+    email = models.EmailField("e-mail at the provider", max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField("last used", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="sso_identity_one_per_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey) a user registered on their profile
+    (``accounts.passkeys``). Only the public key is stored; the private key never leaves
+    the user's authenticator. ``credential_id`` is base64url, as browsers send it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=64, help_text="What the passkey is on, e.g. “work laptop”.")
+    credential_id = models.CharField(max_length=1400, unique=True, editable=False)
+    public_key = models.BinaryField(editable=False)
+    # The authenticator's signature counter; 0 when it keeps none (most synced passkeys).
+    sign_count = models.PositiveBigIntegerField(default=0, editable=False)
+    transports = models.JSONField(default=list, blank=True, editable=False)
+    # The WebAuthn user handle the credential carries (base64url); one per user.
+    user_handle = models.CharField(max_length=100, editable=False)
+    aaguid = models.CharField("authenticator model", max_length=36, blank=True, editable=False)
+    backup_eligible = models.BooleanField(default=False, editable=False)
+    backed_up = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField("last used", null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="passkey_name_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

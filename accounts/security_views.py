@@ -4,7 +4,6 @@ until it succeeds."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,7 +17,7 @@ from controlpanel.audit import log as audit
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import public, self_service
 
-from . import lifecycle, reauth, sessions, two_factor
+from . import lifecycle, passkeys, reauth, sessions, sign_in, two_factor
 from .models import UserSession
 from .security_forms import CodeForm, ConfirmPasswordForm, ProveItIsYouForm
 from .views import _safe_next
@@ -59,16 +58,15 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
         if ip_allowed(address, user.ip_whitelist):
             device = two_factor.verify_code(user, form.cleaned_data["code"])
         if device is not None:
+            first_step = two_factor.pending_method(request) or "with a password"
             two_factor.clear_pending_login(request)
-            login(request, user, backend=backend)  # rotates the session key and CSRF token
-            two_factor.mark_enrolled(request)
-            audit.record(
-                audit.Action.LOGIN,
-                actor=user,
-                address=address,
-                obj=user,
-                message=f"Signed in with a password and a {two_factor.describe(device)}.",
+            sign_in.complete(
+                request,
+                user,
+                backend=backend,
+                message=f"Signed in {first_step} and a {two_factor.describe(device)}.",
             )
+            two_factor.mark_enrolled(request)
             if two_factor.is_recovery_device(device):
                 left = two_factor.recovery_codes_left(user)
                 messages.warning(
@@ -90,7 +88,15 @@ def login_code_view(request: HttpRequest) -> HttpResponse:
             messages.error(request, TOO_MANY_CODES)
             return redirect("accounts:login")
         form.add_error("code", two_factor.WRONG_CODE)
-    return render(request, "accounts/login_code.html", {"form": form})
+    return render(
+        request,
+        "accounts/login_code.html",
+        {
+            "form": form,
+            "has_code": two_factor.is_enabled(user),
+            "has_passkey": passkeys.available() and passkeys.has_passkey(user),
+        },
+    )
 
 
 # --- Two-factor sign-in on the profile -------------------------------------------------

@@ -33,7 +33,7 @@ from controlpanel.audit import log as audit
 from controlpanel.kit.client_ip import client_ip
 
 from . import lifecycle, sessions
-from .models import User
+from .models import Passkey, User
 
 PENDING_KEY = "_accounts_2fa_pending"
 ATTEMPTS_KEY = "_accounts_2fa_attempts"
@@ -236,7 +236,7 @@ def recovery_codes_regenerate(*, user: User, request) -> list[str]:
 # --- The second sign-in step -----------------------------------------------------------
 
 
-def begin_pending_login(request, user: User, *, next_url: str) -> None:
+def begin_pending_login(request, user: User, *, next_url: str, method: str = "") -> None:
     """Password accepted, code still needed: remember who, signed and short-lived. The
     user is not signed in. The session auth hash is bound in, so a password change (or
     anything else that ends sessions) in between voids the marker."""
@@ -247,6 +247,7 @@ def begin_pending_login(request, user: User, *, next_url: str) -> None:
             "auth": user.get_session_auth_hash(),
             "next": next_url,
             "backend": user.backend,
+            "method": method,
         },
         salt=PENDING_SALT,
     )
@@ -255,8 +256,8 @@ def begin_pending_login(request, user: User, *, next_url: str) -> None:
 
 def pending_login(request) -> tuple[User, str, str] | None:
     """The user waiting for the code step, where they were going and the backend that
-    accepted the password; None when there is none, it has expired or the user has
-    changed since."""
+    accepted the first step (``pending_method`` says how it was passed); None when there
+    is none, it has expired or the user has changed since."""
     value = request.session.get(PENDING_KEY)
     if not value:
         return None
@@ -275,6 +276,17 @@ def pending_login(request) -> tuple[User, str, str] | None:
         clear_pending_login(request)
         return None
     return user, data.get("next") or "/", backend
+
+
+def pending_method(request) -> str:
+    """How the waiting user passed the first step ("" for a password), for the audit."""
+    try:
+        data = signing.loads(
+            request.session.get(PENDING_KEY) or "", salt=PENDING_SALT, max_age=pending_timeout()
+        )
+    except signing.BadSignature:
+        return ""
+    return data.get("method") or ""
 
 
 def count_failed_code(request) -> bool:
@@ -304,13 +316,19 @@ def describe(device) -> str:
     return "recovery code" if is_recovery_device(device) else "code from the authenticator app"
 
 
+def has_second_factor(user: User) -> bool:
+    """A confirmed device or a passkey (user-verified, so it is a second factor in
+    itself): what OTP_REQUIRED_FOR_ADMINS asks an administrator to have."""
+    return is_enabled(user) or Passkey.objects.filter(user=user).exists()
+
+
 def has_device_cached(request) -> bool:
-    """Whether the signed-in user has a confirmed device; a yes is remembered in the
-    session (devices only go away through ``two_factor_disable``, which clears it and
-    ends the user's other sessions)."""
+    """Whether the signed-in user has a confirmed device or a passkey; a yes is
+    remembered in the session (both only go away through ``two_factor_disable`` or
+    ``accounts.passkeys``, which clear it and end the user's other sessions)."""
     if request.session.get(ENROLLED_KEY):
         return True
-    if is_enabled(request.user):
+    if has_second_factor(request.user):
         request.session[ENROLLED_KEY] = True
         return True
     return False

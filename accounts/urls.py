@@ -1,16 +1,20 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import link_views, security_views, views
+from . import link_views, passkey_urls, security_views, sso_views, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("", include(passkey_urls)),  # passkeys: sign-in, second step, profile
     path("profile/", views.profile_view, name="profile"),
     path("profile/password/", views.password_change_view, name="password_change"),
     # Account lifecycle and sign-in security (accounts.link_views, accounts.security_views)
     path("login/code/", security_views.login_code_view, name="login_code"),
+    # Single sign-on (accounts.sso_views): 404 unless OIDC_ISSUER is configured
+    path("sso/start/", sso_views.sso_start_view, name="sso_start"),
+    path("sso/callback/", sso_views.sso_callback_view, name="sso_callback"),
     path("password-reset/", link_views.password_reset_view, name="password_reset"),
     path("password-reset/sent/", link_views.password_reset_done_view, name="password_reset_done"),
     path(

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,7 +13,7 @@ from controlpanel.audit import log as audit
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import public, self_service
 
-from . import reauth, sessions, two_factor
+from . import reauth, sessions, sign_in, two_factor
 from .forms import LoginForm, OwnPasswordChangeForm, ProfileForm
 from .services import user_change_own_password
 
@@ -36,24 +36,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request, data=request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            if two_factor.is_enabled(form.user):
-                # not signed in yet: the code step (accounts.security_views) finishes it
-                two_factor.begin_pending_login(request, form.user, next_url=_safe_next(request))
-                return redirect("accounts:login_code")
-            login(request, form.user)  # rotates the session key and the CSRF token
-            audit.record(
-                audit.Action.LOGIN, actor=form.user, address=client_ip(request), obj=form.user
-            )
-            return redirect(_safe_next(request))
+            return sign_in.after_password(request, form.user, next_url=_safe_next(request))
         if form.refusal_reason:
-            audit.record(
-                audit.Action.LOGIN_FAILED,
-                actor=form.user,
-                actor_label=(form.cleaned_data.get("email") or "")[:254],
-                address=client_ip(request),
-                object_type="user",
-                object_id=str(form.user.pk) if form.user else "",
-                message=f"Login refused: {form.refusal_reason}.",
+            sign_in.record_refusal(
+                request,
+                user=form.user,
+                label=form.cleaned_data.get("email") or "",
+                reason=form.refusal_reason,
             )
     return render(request, "accounts/login.html", {"form": form, "next": _safe_next(request)})
 

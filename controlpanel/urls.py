@@ -19,6 +19,7 @@ urlpatterns = [
     path("settings/users/", include("permissions.user_lifecycle_urls")),
     path("settings/", include("permissions.urls")),
     path("settings/audit/", include("permissions.audit_urls")),
+    path("settings/outbox/", include("permissions.outbox_urls")),
     path("settings/access-review/", include(review_urlpatterns)),
 ]
 

@@ -14,5 +14,6 @@ urlpatterns = [
 review_urlpatterns = [
     path("", audit_views.access_review, name="access-review"),
     path("record/", audit_views.access_review_record, name="access-review-record"),
+    path("schedule/", audit_views.access_review_schedule, name="access-review-schedule"),
     path("deactivate/", audit_views.access_review_deactivate, name="access-review-deactivate"),
 ]

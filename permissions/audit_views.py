@@ -25,7 +25,7 @@ from controlpanel.kit.declarations import requires
 from controlpanel.kit.keyset import KeysetPage, Seek
 from resellers.selectors import scoped
 
-from . import review
+from . import review, review_schedule
 from .models import AccessReview
 
 PAGE_SIZE = 50
@@ -238,6 +238,12 @@ def access_review(request: HttpRequest) -> HttpResponse:
             page_query=_query_without(request, "page", "after", "before", "last"),
             reviews=scoped(AccessReview.objects.all(), request.user)[:5],
         )
+    context.update(
+        schedule=review_schedule.status(),
+        schedule_form=ScheduleForm(
+            initial={"cadence_days": review_schedule.current().cadence_days}
+        ),
+    )
     return render(request, "audit/review.html", context)
 
 
@@ -255,6 +261,43 @@ def _review_page(request: HttpRequest) -> dict:
     if before:
         return {"before": before}
     return {"last": request.GET.get("last") == "1"}
+
+
+class ScheduleForm(forms.Form):
+    cadence_days = forms.IntegerField(
+        label="Review every (days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text="Administrators and those who may read users are reminded when a review "
+        "is due. Leave empty for no reminders.",
+    )
+
+
+@requires("user", "update", methods=["POST"])
+@require_POST
+def access_review_schedule(request: HttpRequest) -> HttpResponse:
+    """Set how often the whole panel's access must be reviewed."""
+    form = ScheduleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("access-review")
+    cadence = form.cleaned_data["cadence_days"]
+    outcome = call_service(
+        request,
+        lambda: review_schedule.review_schedule_set(
+            cadence_days=cadence, actor=request.user, address=client_ip(request)
+        ),
+    )
+    if not outcome.ok:
+        return refuse(request, area="user", action="update", reason=outcome.message)
+    messages.success(
+        request,
+        f"The access review is now due every {cadence} days."
+        if cadence
+        else "Access review reminders are off.",
+    )
+    return redirect("access-review")
 
 
 @requires("user", "update", methods=["POST"])

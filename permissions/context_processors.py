@@ -6,6 +6,7 @@ from controlpanel.kit.areas import all_areas
 from controlpanel.kit.declarations import AreaAction, AreaByMethod, declaration_of
 
 from .resolver import access_of
+from .review_schedule import review_due_now
 
 # Each area's page, when it has one: "<key>-list" in the URL configuration in force.
 _AREA_URLS: dict[tuple[str, str], str | None] = {}
@@ -52,8 +53,15 @@ def _navigation_pages(request):
         except NoReverseMatch:
             continue
         if _page_allowed(access, url):
-            pages.append({"label": label, "url": url})
+            pages.append({"label": label, "url": url, "badge": _badge(name)})
     return pages
+
+
+def _badge(name: str) -> str:
+    """A word beside a page's link: "Review due" on the access review while one is due."""
+    if name == "access-review":
+        return "Review due" if review_due_now() else ""
+    return ""
 
 
 def access(request):

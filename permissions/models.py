@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Length, Lower, Trim
@@ -357,3 +358,25 @@ class AccessReview(models.Model):
 
     def __str__(self) -> str:
         return f"Access review {self.at:%Y-%m-%d %H:%M} by {self.reviewer_label}"
+
+
+class ReviewSchedule(models.Model):
+    """How often the whole panel's access must be reviewed (one row, set by an
+    administrator on the access review page); ``permissions.review_schedule`` decides when
+    a review is due and reminds."""
+
+    reseller_path = None  # the panel's own schedule, not a reseller's row
+
+    cadence_days = models.PositiveIntegerField(
+        "review every (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Leave empty for no reminders.",
+    )
+    set_at = models.DateTimeField(default=timezone.now)
+    set_by_label = models.CharField(max_length=254, blank=True)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"every {self.cadence_days} days" if self.cadence_days else "no schedule"

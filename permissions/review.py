@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -260,6 +261,20 @@ def with_flag(users: QuerySet[User], flag: str, cutoff: datetime.datetime) -> Qu
     return users.filter(FLAG_FILTERS[flag](cutoff))
 
 
+# --- The review schedule's cached due date (permissions.review_schedule) ----------------
+
+
+def due_cache_key() -> str:
+    settings_dict = connection.settings_dict
+    return f"review-due:{settings_dict.get('HOST') or ''}:{settings_dict['NAME']}"
+
+
+def forget_due() -> None:
+    """Called by every write that moves the due date (now, and again at commit)."""
+    cache.delete(due_cache_key())
+    transaction.on_commit(lambda: cache.delete(due_cache_key()))
+
+
 # --- Writes ------------------------------------------------------------------------------
 
 
@@ -289,6 +304,8 @@ def access_review_record(
     )
     review.full_clean()
     review.save()
+    if review.reseller_id is None:  # a whole-panel review resets the schedule's clock
+        forget_due()
     audit.record(
         audit.Action.REVIEW,
         actor=reviewer,

@@ -9,6 +9,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils.safestring import mark_safe
 
+from accounts import sso
 from accounts.forms import PASSWORDS_DIFFER, _password_widget
 from accounts.identity import canonical_email
 from accounts.ipwhitelist import ip_allowed, parse_whitelist, stored_whitelist, typed_entries
@@ -101,6 +102,12 @@ class UserForm(forms.Form):
         required=False,
         help_text="Others in the same scope may see the tickets this user raises.",
     )
+    sso_only = forms.BooleanField(
+        label="Single sign-on only",
+        required=False,
+        help_text="The user signs in through the organisation's identity provider only; "
+        "a password sign-in is refused. Their sessions end when this changes.",
+    )
     updated_at = VersionField()
     confirm_lockout = forms.BooleanField(label="Yes, save anyway", required=False)
 
@@ -120,6 +127,7 @@ class UserForm(forms.Form):
                 "timezone": instance.timezone,
                 "ip_whitelist": "\n".join(typed_entries(instance.ip_whitelist)),
                 "shared_ticket": instance.shared_ticket,
+                "sso_only": instance.sso_only,
                 "updated_at": instance.updated_at,
             }
         super().__init__(data, initial=initial)
@@ -138,8 +146,10 @@ class UserForm(forms.Form):
                 "Only an administrator can make someone an administrator."
             )
             if instance is not None and instance.pk == actor.pk:
-                for name in ("role", "groups", "ip_whitelist"):
-                    del self.fields[name]
+                for name in ("role", "groups", "ip_whitelist", "sso_only"):
+                    self.fields.pop(name, None)
+        if not sso.is_enabled() and not (instance is not None and instance.sso_only):
+            self.fields.pop("sso_only", None)  # offered once single sign-on is configured
         if actor.reseller_id is not None:
             del self.fields["reseller"]  # forced to the actor's own reseller
         # Groups the actor could not add this user to, with why: offered disabled, by the
@@ -247,7 +257,16 @@ class UserForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         """The cleaned values the user services take (only fields this form has)."""
-        names = ("name", "email", "role", "groups", "reseller", "timezone", "ip_whitelist")
+        names = (
+            "name",
+            "email",
+            "role",
+            "groups",
+            "reseller",
+            "timezone",
+            "ip_whitelist",
+            "sso_only",
+        )
         kwargs = {name: self.cleaned_data[name] for name in names if name in self.fields}
         kwargs["shared_ticket"] = self.cleaned_data["shared_ticket"]
         if "password1" in self.fields:

@@ -14,4 +14,5 @@ urlpatterns = [
         views.user_two_factor_reset_view,
         name="user-two-factor-reset",
     ),
+    path("<int:pk>/passkeys/remove/", views.user_passkeys_remove_view, name="user-passkeys-remove"),
 ]

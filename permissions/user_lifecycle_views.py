@@ -96,3 +96,18 @@ def user_two_factor_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
         f"Two-factor sign-in of {target.email} was reset and their sessions were ended; "
         "they sign in with their password and can set it up again.",
     )
+
+
+@requires("user", "update")
+@require_POST
+def user_passkeys_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
+    target = _target(request, pk)
+    return _run(
+        request,
+        target,
+        lambda: user_services.user_passkeys_remove(
+            user=target, actor=request.user, address=client_ip(request)
+        ),
+        f"Every passkey of {target.email} was removed and their sessions were ended; they "
+        "sign in with their password and can register new passkeys.",
+    )

@@ -18,7 +18,7 @@ STATUS_CHOICES = [*UserStatus.choices, (LOCKED, "Locked out")]
 NO_RESELLER = "none"
 
 # Each sort as a keyset order, both directions served by one index (e-mail: its unique
-# index; name and last sign-in: the accounts migrations 0006 and 0007), the id breaking
+# index; name and last sign-in: the accounts migrations 0006 and 0010), the id breaking
 # ties. "Never signed in" counts as the oldest sign-in.
 _SEEKS = {
     "name": Seek(DISPLAY_NAME_KEY),
@@ -67,7 +67,7 @@ def _search(users: QuerySet[User], term: str) -> tuple[QuerySet[User], bool]:
     One condition over the three (an OR) walks the sort's index and tests every row, so a
     term that matches few users reads the whole table. On PostgreSQL each condition is
     first asked alone, UNION ALL, for at most ``SEARCH_FEW`` + 1 ids: the trigram indexes
-    (accounts migration 0008) find a rare term's few rows, and a common term stops as
+    (accounts migration 0011) find a rare term's few rows, and a common term stops as
     soon as the limit is reached. SQLite, small by nature, keeps the plain OR. The flag
     says whether the users are a few known ids."""
     # Group names match through a subquery of memberships: joining every membership and

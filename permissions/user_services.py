@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone as django_timezone
 
-from accounts import lifecycle, two_factor
+from accounts import lifecycle, passkeys, two_factor
 from accounts.api_tokens import api_tokens_revoke_all
 from accounts.ipwhitelist import parse_whitelist, stored_whitelist, typed_entries
 from accounts.models import Role, User
@@ -57,7 +57,7 @@ RESELLER_FORCED = "You create and edit users of your own reseller only."
 # --- Side effects of a change, shared by single and bulk writes ------------------------
 
 # Changing any of these ends the user's sessions (they enter the session auth hash).
-SESSION_ENDING_FIELDS = frozenset({"role", "email", "ip_whitelist", "is_active"})
+SESSION_ENDING_FIELDS = frozenset({"role", "email", "ip_whitelist", "is_active", "sso_only"})
 
 
 def user_apply_change_effects(user: User, changed) -> list[str]:
@@ -189,6 +189,7 @@ def user_create(
     timezone: str = "UTC",
     ip_whitelist=(),
     shared_ticket: bool = False,
+    sso_only: bool = False,
     actor=None,
     address: str | None = None,
 ) -> User:
@@ -207,6 +208,7 @@ def user_create(
         timezone=timezone,
         ip_whitelist=_parse_whitelist(ip_whitelist),
         shared_ticket=shared_ticket,
+        sso_only=sso_only,
     )
     if password is None:
         user.set_unusable_password()  # an invitation sets it (accounts.lifecycle)
@@ -232,6 +234,7 @@ def user_create(
             "timezone": {"after": user.timezone},
             "ip_whitelist": {"after": typed_entries(user.ip_whitelist)},
             "shared_ticket": {"after": user.shared_ticket},
+            **({"sso_only": {"after": True}} if user.sso_only else {}),
             **_group_changes(groups, []),
         },
     )
@@ -250,6 +253,7 @@ def user_update(
     timezone=UNCHANGED,
     ip_whitelist=UNCHANGED,
     shared_ticket=UNCHANGED,
+    sso_only=UNCHANGED,
     expected_updated_at: datetime.datetime | None = None,
     actor=None,
     address: str | None = None,
@@ -276,11 +280,13 @@ def user_update(
         new["ip_whitelist"] = _parse_whitelist(ip_whitelist)
     if shared_ticket is not UNCHANGED:
         new["shared_ticket"] = shared_ticket
+    if sso_only is not UNCHANGED:
+        new["sso_only"] = bool(sso_only)
     changed = {field: value for field, value in new.items() if getattr(target, field) != value}
     groups_changing = groups is not UNCHANGED and {g.pk for g in groups} != set(
         target.access_groups.values_list("pk", flat=True)
     )
-    own_access = bool({"role", "ip_whitelist"} & set(changed)) or groups_changing
+    own_access = bool({"role", "ip_whitelist", "sso_only"} & set(changed)) or groups_changing
     ensure_may_manage_user(ctx, target, own_access=own_access)
 
     if changed.get("role") == Role.ADMINISTRATOR and not ctx.is_trusted_or_administrator:
@@ -469,6 +475,7 @@ def user_rule_delete(*, rule: Rule, actor=None, address: str | None = None) -> N
 # --- Lifecycle actions on someone else's account (accounts.lifecycle does the work) ----
 
 RESET_OWN_TWO_FACTOR_REFUSED = "Turn your own two-factor sign-in off on your profile, not here."
+REMOVE_OWN_PASSKEYS_REFUSED = "Remove your own passkeys on your profile, not here."
 
 
 def _managed(ctx: ActorContext, user: User) -> User:
@@ -506,3 +513,20 @@ def user_two_factor_reset(*, user: User, actor, address: str | None) -> bool:
     if ctx.user is not None and user.pk == ctx.user.pk:
         raise PermissionDenied(RESET_OWN_TWO_FACTOR_REFUSED)
     return two_factor.two_factor_reset(user=_managed(ctx, user), actor=ctx.user, address=address)
+
+
+NO_PASSKEYS = "{user} has no passkeys; nothing was changed."
+
+
+@transaction.atomic
+def user_passkeys_remove(*, user: User, actor, address: str | None) -> list[str]:
+    """Remove every passkey of a user the actor may manage (a lost or stolen device);
+    their sessions end. Removing one's own is done on the profile, with fresh proof."""
+    ctx = actor_context(actor)
+    ctx.require("user", "update")
+    if ctx.user is not None and user.pk == ctx.user.pk:
+        raise PermissionDenied(REMOVE_OWN_PASSKEYS_REFUSED)
+    removed = passkeys.passkeys_remove(user=_managed(ctx, user), actor=ctx.user, address=address)
+    if not removed:
+        raise ValidationError(NO_PASSKEYS.format(user=user.email))
+    return removed

@@ -34,6 +34,55 @@ def _clear_cache():
     cache.clear()
 
 
+def _only_test_case_blocks(connection) -> bool:
+    return all(getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def _is_outbox_delivery(func) -> bool:
+    return getattr(func, "enqueues_task", False)
+
+
+@pytest.fixture(autouse=True)
+def _outbox_delivers_at_commit(monkeypatch):
+    """Inside a test's wrapping transaction (pytest-django's ``db``) nothing commits, so
+    on-commit callbacks would never run. The callbacks that enqueue the panel's tasks
+    (``controlpanel.outbox.services.run_after_commit``: mail delivery, alerts) run here where a
+    real commit would run them: when the outermost transaction the code itself opened ends
+    without an error, or at once when the code opened none (autocommit). A rolled-back
+    block drops them, as Django does. Other on-commit callbacks are left as they are."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.transaction import Atomic, get_connection
+
+    original_on_commit = BaseDatabaseWrapper.on_commit
+    original_exit = Atomic.__exit__
+
+    def on_commit(self, func, robust=False):
+        if _is_outbox_delivery(func) and self.in_atomic_block and _only_test_case_blocks(self):
+            func()
+            return None
+        return original_on_commit(self, func, robust)
+
+    def exit_(self, exc_type, exc_value, traceback):
+        outcome = original_exit(self, exc_type, exc_value, traceback)
+        connection = get_connection(self.using)
+        if (
+            exc_type is None
+            and not self._from_testcase
+            and connection.in_atomic_block
+            and _only_test_case_blocks(connection)
+        ):
+            due = [entry for entry in connection.run_on_commit if _is_outbox_delivery(entry[1])]
+            connection.run_on_commit = [
+                entry for entry in connection.run_on_commit if not _is_outbox_delivery(entry[1])
+            ]
+            for _, func, _ in due:
+                func()
+        return outcome
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "on_commit", on_commit)
+    monkeypatch.setattr(Atomic, "__exit__", exit_)
+
+
 @pytest.fixture
 def password():
     return TEST_PASSWORD

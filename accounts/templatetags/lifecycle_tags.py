@@ -4,7 +4,7 @@
 
 from django import template
 
-from accounts import lockout, two_factor
+from accounts import lockout, passkeys, two_factor
 
 register = template.Library()
 
@@ -18,3 +18,9 @@ def is_locked_out(user) -> bool:
 def has_two_factor(user) -> bool:
     """``{% has_two_factor user as enabled %}``: a confirmed authenticator or codes."""
     return two_factor.is_enabled(user)
+
+
+@register.simple_tag
+def passkey_count(user) -> int:
+    """``{% passkey_count user as count %}``: how many passkeys the user registered."""
+    return passkeys.user_passkeys(user).count()

@@ -1,7 +1,7 @@
 """Every area of the registry and the API that serves it.
 
 The business areas and resellers get theirs from their ``AreaDefinition``
-(``records.area_api``); users, groups and the audit log have their own viewsets. An area
+(``records.area_api``); users, groups, the audit log and the outbox have their own viewsets. An area
 registered in ``controlpanel.kit.areas`` with no API here stops the project from starting, so
 no area is silently left out.
 """
@@ -17,6 +17,7 @@ from controlpanel.kit.areas import all_areas
 
 from .audit_log import AuditLogViewSet
 from .groups import GroupViewSet
+from .outbox import OutboxViewSet
 from .records import AreaApi, area_api
 from .users import UserViewSet
 
@@ -24,6 +25,7 @@ SETTINGS_APIS = (
     AreaApi("user", UserViewSet, read_only=False),
     AreaApi("group", GroupViewSet, read_only=False),
     AreaApi("audit-log", AuditLogViewSet, read_only=True),
+    AreaApi("outbox", OutboxViewSet, read_only=True),
 )
 
 

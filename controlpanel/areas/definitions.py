@@ -33,6 +33,7 @@ CUSTOMER = AreaDefinition(
         Column("Status", "status"),
         Column("Credit limit", "credit_limit"),
         Column("Balance", "balance"),
+        Column("Low-balance alert below", "low_balance_threshold"),
         Column("Created", "created_at"),
     ),
     search_fields=("name", "reseller__name"),

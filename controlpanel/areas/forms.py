@@ -57,7 +57,7 @@ class AreaForm(forms.ModelForm):
 class CustomerForm(AreaForm):
     class Meta:
         model = Customer
-        fields = ["name", "reseller", "status", "credit_limit", "balance"]
+        fields = ["name", "reseller", "status", "credit_limit", "balance", "low_balance_threshold"]
 
 
 class ContactForm(AreaForm):

@@ -80,6 +80,19 @@ class Customer(models.Model):
         default=ZERO,
         help_text="Negative when the customer owes money.",
     )
+    low_balance_threshold = models.DecimalField(
+        "low-balance alert below",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Users who asked for alerts are e-mailed when the balance falls below this; "
+        "leave empty for no low-balance alert.",
+    )
+    # Whether each alert has fired for the current crossing (controlpanel.areas.alerts):
+    # set when it fires, cleared when the balance recovers, so it fires once per crossing.
+    credit_alert_active = models.BooleanField(default=False, editable=False)
+    low_balance_alert_active = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

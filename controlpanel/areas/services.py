@@ -18,7 +18,8 @@ from django.db.models import ProtectedError
 from controlpanel.audit import log as audit
 from resellers.selectors import forced_reseller_field, reseller_id_of, scoped
 
-from .models import Invoice, Payment, Ticket, TicketReply
+from .alerts import customer_money_check
+from .models import Customer, Invoice, Payment, Ticket, TicketReply
 
 OUT_OF_SCOPE = "You can only save records that belong to your own reseller."
 VOID_INVOICE = "Payments cannot be added to a void invoice."
@@ -111,6 +112,12 @@ def blocked_message(instance: models.Model, counts: dict[str, int]) -> str:
     )
 
 
+def _after_write(row: models.Model) -> None:
+    """What follows a write, by model: a customer's money figures may cross an alert."""
+    if isinstance(row, Customer):
+        customer_money_check(row)
+
+
 # --- generic record services -------------------------------------------------------------
 @transaction.atomic
 def area_record_create(*, definition, actor, address: str | None, values: dict):
@@ -130,6 +137,7 @@ def area_record_create(*, definition, actor, address: str | None, values: dict):
     instance.full_clean()
     instance.save()
     _require_in_scope(instance, actor)
+    _after_write(instance)
     fields = _audited_fields(instance)
     audit.record(
         audit.Action.CREATE,
@@ -160,6 +168,7 @@ def area_record_update(*, definition, actor, address: str | None, instance, valu
     row.full_clean()
     row.save()
     _require_in_scope(row, actor)
+    _after_write(row)
     changes = changes_between(before, snapshot(row, fields))
     if changes:
         audit.record(
@@ -221,6 +230,7 @@ def payment_create(*, invoice: Invoice, actor, address: str | None, values: dict
             {"amount": OVERPAYMENT.format(outstanding=outstanding, currency=invoice.currency)}
         )
     payment.save()
+    _credit_customer(invoice.customer_id, payment.amount, actor=actor, address=address)
     audit.record(
         audit.Action.CREATE,
         actor=actor,
@@ -248,6 +258,25 @@ def payment_create(*, invoice: Invoice, actor, address: str | None, values: dict
             changes={"status": [old_status, invoice.status]},
         )
     return payment
+
+
+def _credit_customer(customer_id: int, amount: Decimal, *, actor, address: str | None) -> None:
+    """A payment raises the customer's balance by its amount (invoices do not move the
+    balance: it is the running account the billing system keeps)."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    before = customer.balance
+    customer.balance = before + amount
+    customer.save(update_fields=["balance"])
+    audit.record(
+        audit.Action.UPDATE,
+        actor=actor,
+        address=address,
+        obj=customer,
+        reseller=customer.reseller_id,
+        message=f"Balance of “{customer}” credited with a payment of {amount}.",
+        changes={"balance": [str(before), str(customer.balance)]},
+    )
+    customer_money_check(customer)
 
 
 @transaction.atomic

@@ -62,6 +62,16 @@ class Action:
     TWO_FACTOR_RESET = "2fa reset"
     TOKENS_REVOKED = "api tokens revoked"
     SESSION_ENDED = "session ended"
+    PASSKEY_ADDED = "passkey added"
+    PASSKEY_REMOVED = "passkey removed"
+    PASSKEY_COUNTER = "passkey counter regression"
+    SSO_LINKED = "sso linked"
+    SSO_UNLINKED = "sso unlinked"
+    SSO_GROUPS = "sso groups"
+    OUTBOX_RETRY = "mail sent again"
+    ALERT_SENT = "alert sent"
+    REVIEW_REMINDER = "review reminder"
+    REVIEW_SCHEDULE = "review schedule"
 
 
 # The audit page's action filter offers these, in this order.

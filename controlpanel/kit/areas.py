@@ -91,5 +91,12 @@ for _area in (
         reseller_scoped=False,
         settings_area=True,
     ),
+    Area(
+        "outbox",
+        "Outbox",
+        "e-mails queued, sent and failed; read to see them, update to send one again",
+        reseller_scoped=True,
+        settings_area=True,
+    ),
 ):
     register(_area)

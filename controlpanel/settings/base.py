@@ -14,6 +14,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from controlpanel.kit.relying_party import relying_party
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -64,7 +66,10 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "rest_framework",
     "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
     "controlpanel.audit",
+    "controlpanel.outbox",
     "resellers",
     "accounts",
     "permissions",
@@ -127,6 +132,25 @@ EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Control Panel <panel@localhost>")
 
+# Background work (docs/deployment.md): the Django Tasks API (django-tasks, the backport of
+# Django 6's django.tasks). "immediate" (the embedded default) runs a task in the web
+# process right after the transaction that enqueued it commits; "database" stores tasks in
+# the database for `manage.py db_worker` processes (production: one or more beside the app).
+_TASK_BACKENDS = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="immediate")
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)} (got {TASKS_BACKEND!r})."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+# The outbox (controlpanel.outbox): a mail that fails is tried again after 1, 2, 4 …
+# minutes (at most 6 hours apart); after this many attempts it is "failed" until an
+# administrator sends it again.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+
 AUTH_USER_MODEL = "accounts.User"
 # The lockout gate (django-axes, see accounts.lockout) must come first.
 AUTHENTICATION_BACKENDS = ["accounts.lockout.LockoutBackend", "accounts.backends.EmailBackend"]
@@ -188,6 +212,16 @@ AXES_VERBOSE = False
 OTP_TOTP_ISSUER = env.str("OTP_ISSUER", default="Control Panel")
 OTP_REQUIRED_FOR_ADMINS = env.bool("OTP_REQUIRED_FOR_ADMINS", default=False)
 OTP_LOGIN_TIMEOUT = 300  # seconds between the password step and the code
+# Passkeys (WebAuthn; accounts.passkeys, docs/deployment.md). Empty: the relying-party
+# id is PANEL_URL's host name and the one allowed origin PANEL_URL's origin. Checked here
+# so that a wrong value stops start-up with a message naming it.
+WEBAUTHN_ENABLED = env.bool("WEBAUTHN_ENABLED", default=True)
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="") or OTP_TOTP_ISSUER
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[])
+relying_party(panel_url=PANEL_URL, rp_id=WEBAUTHN_RP_ID, origins=WEBAUTHN_ORIGINS)
+# Seconds a passkey challenge stays usable (it is used once either way).
+WEBAUTHN_CHALLENGE_TIMEOUT = 300
 # How long a password typed at sign-in (or on the "confirm your password" page) counts as
 # fresh proof for turning two-factor on, minting an API token or making recovery codes.
 REAUTH_WINDOW = env.int("REAUTH_WINDOW", default=600)
@@ -196,6 +230,62 @@ REAUTH_WINDOW = env.int("REAUTH_WINDOW", default=600)
 PASSWORD_RESET_LIMIT_PER_ACCOUNT = env.int("PASSWORD_RESET_LIMIT_PER_ACCOUNT", default=3)
 PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=20)
 PASSWORD_RESET_LIMIT_WINDOW = env.int("PASSWORD_RESET_LIMIT_WINDOW", default=3600)
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc; accounts.sso, docs/deployment.md).
+# Off unless OIDC_ISSUER is set: then no sign-in button, the SSO pages answer 404 and the
+# backend is not in AUTHENTICATION_BACKENDS. Authorization code flow with PKCE (S256),
+# state and nonce; the ID token's signature (JWKS), issuer, audience and expiry checked.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+SSO_ENABLED = bool(OIDC_ISSUER)
+SSO_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_JWKS_ENDPOINT", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso_callback"
+# A provider identity with no panel user yet: refused, unless this is on; then a user with
+# role User, no groups and no reseller is created (never an administrator).
+SSO_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=False)
+# Administrators still type the panel's own code (TOTP) after the provider, unless this
+# is on and the ID token's ``amr`` claim names a second factor (docs/security.md).
+SSO_TRUST_PROVIDER_MFA = env.bool("OIDC_TRUST_PROVIDER_MFA", default=False)
+# Optional: panel groups from the provider's group claim (permissions.sso_groups). Only
+# the panel groups named here are ever added or removed; the role never changes.
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="")
+SSO_GROUP_MAP = env.dict("OIDC_GROUP_MAP", default={})
+SSO_GROUP_SYNC = "permissions.sso_groups.sso_sync_groups"
+if SSO_ENABLED:
+    _sso_missing = [
+        name
+        for name, value in (
+            ("OIDC_AUTHORIZATION_ENDPOINT", OIDC_OP_AUTHORIZATION_ENDPOINT),
+            ("OIDC_TOKEN_ENDPOINT", OIDC_OP_TOKEN_ENDPOINT),
+            ("OIDC_USERINFO_ENDPOINT", OIDC_OP_USER_ENDPOINT),
+            ("OIDC_JWKS_ENDPOINT", OIDC_OP_JWKS_ENDPOINT),
+            ("OIDC_CLIENT_ID", OIDC_RP_CLIENT_ID),
+            ("OIDC_CLIENT_SECRET", OIDC_RP_CLIENT_SECRET),
+        )
+        if not value
+    ]
+    if _sso_missing:
+        raise ImproperlyConfigured(
+            "OIDC_ISSUER is set, so single sign-on is on, but these are missing: "
+            f"{', '.join(_sso_missing)}. Set them (see docs/deployment.md) or unset OIDC_ISSUER."
+        )
+    if OIDC_RP_SIGN_ALGO == "none" or not OIDC_RP_SIGN_ALGO.startswith(("RS", "ES")):
+        raise ImproperlyConfigured(
+            f"OIDC_SIGN_ALGO must be an asymmetric algorithm such as RS256 or ES256 (got "
+            f"{OIDC_RP_SIGN_ALGO!r}): the ID token is checked against the provider's JWKS."
+        )
+    AUTHENTICATION_BACKENDS.append("accounts.sso.SSOBackend")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

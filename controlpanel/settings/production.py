@@ -4,11 +4,16 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import (
+    _TASK_BACKENDS,
     CLIENT_IP_HEADER,
     TRUSTED_PROXY_COUNT,
     TRUSTED_PROXY_NETWORKS,
+    WEBAUTHN_ENABLED,
+    WEBAUTHN_ORIGINS,
+    WEBAUTHN_RP_ID,
     _panel_url,
     env,
+    relying_party,
 )
 
 PROXY_HEADER_WITHOUT_NETWORKS = (
@@ -29,7 +34,23 @@ SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 # Links in e-mails are built from it; no default in production (see docs/deployment.md).
 PANEL_URL = _panel_url(env.str("PANEL_URL"))
+# Passkeys only over https, with an id every allowed origin belongs to. A panel served
+# over plain http with nothing configured for passkeys keeps running without them.
+if WEBAUTHN_ENABLED and (WEBAUTHN_RP_ID or WEBAUTHN_ORIGINS or PANEL_URL.startswith("https:")):
+    relying_party(
+        panel_url=PANEL_URL, rp_id=WEBAUTHN_RP_ID, origins=WEBAUTHN_ORIGINS, require_https=True
+    )
+else:
+    WEBAUTHN_ENABLED = False
 DATABASES = {"default": env.db("DATABASE_URL")}
+# Mail and alerts go through `manage.py db_worker` processes in production (see
+# docs/deployment.md), so a slow or broken mail server never holds up a web request.
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)} (got {TASKS_BACKEND!r})."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 

@@ -16,3 +16,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CACHES["default"].setdefault("KEY_PREFIX", "test")
+# Tasks run in-process; tests/conftest.py runs the outbox's on-commit delivery at the point
+# a real transaction would commit, so `mail.outbox` sees what production would send.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

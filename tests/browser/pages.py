@@ -5,6 +5,7 @@ administrator, a limited user and a visitor who is not signed in can open."""
 from dataclasses import dataclass
 
 from controlpanel.kit.areas import mask_of
+from controlpanel.outbox.models import OutboxMessage, OutboxState
 from permissions.models import Effect, Rule
 from tests.areas.factories import (
     CallRecordFactory,
@@ -50,6 +51,16 @@ def build_world(raiser) -> World:
     customer = CustomerFactory(name=f"Customer{LONG}", reseller=reseller)
     carrier = CarrierFactory(name=f"Carrier{LONG}")
     card = RateCardFactory(name="Standard rates")
+    OutboxMessage.objects.create(  # a failed mail: its long subject and error must wrap
+        kind="low_balance_alert",
+        to="longname@example.com",
+        subject=f"Low balance: Customer{LONG}"[:255],
+        body="",
+        state=OutboxState.FAILED,
+        attempts=10,
+        last_error=f"SMTPConnectError: {LONG}",
+        reseller=reseller,
+    )
     return World(
         reseller=reseller,
         group=group,
@@ -102,6 +113,7 @@ def admin_pages(world: World) -> list[str]:
         f"/settings/resellers/{reseller}/",
         f"/settings/resellers/{reseller}/edit/",
         "/settings/audit/",
+        "/settings/outbox/",
         "/settings/access-review/",
     ]
     return pages + SELF_SERVICE_PAGES

@@ -83,7 +83,7 @@ class AddTrigramSearchIndexes(migrations.operations.base.Operation):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0007_users_list_seek_last_login"),
+        ("accounts", "0010_users_list_seek_last_login"),
     ]
 
     operations = [

@@ -27,7 +27,7 @@ def create_old_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_users_list_indexes"),
+        ("accounts", "0009_user_money_alerts_opt_in"),
         ("resellers", "0001_initial"),
     ]
 
