@@ -2,9 +2,12 @@
 password for someone, the users list's filters. They only clean input; the services in
 ``permissions.user_services`` decide."""
 
+from html import escape
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import SetPasswordForm
+from django.utils.safestring import mark_safe
 
 from accounts import sso
 from accounts.forms import PASSWORDS_DIFFER, _password_widget
@@ -157,11 +160,10 @@ class UserForm(forms.Form):
             self.group_refusals = groups_beyond_reach(actor, keep=kept)
 
     def group_options(self) -> list[dict]:
-        """Every group as the form offers it: ticked or not, and the reason when it may
-        not be chosen. A plain list for a template loop: a widget template per group
-        costs a second at a thousand groups."""
+        """Every group as the form offers it, the ticked ones first (by name, then the
+        others by name): ticked or not, and the reason when it may not be chosen."""
         chosen = {str(value) for value in self["groups"].value() or []}
-        return [
+        options = [
             {
                 "pk": pk,
                 "name": name,
@@ -170,6 +172,44 @@ class UserForm(forms.Form):
             }
             for pk, name in self.fields["groups"].queryset.values_list("pk", "name")
         ]
+        return sorted(options, key=lambda option: not option["checked"])  # stable: by name
+
+    def group_picker(self) -> str:
+        """The group checkboxes as HTML, built here with the standard library's escaping:
+        a widget template per option (Django's CheckboxSelectMultiple) cost about four
+        thousand template includes and most of the page's time at a thousand groups; a
+        template loop still took a third of it. A filter box above the list, shown by
+        ``static/js/settings.js``, narrows it; without JavaScript the list scrolls."""
+        field = self["groups"]
+        prefix = escape(field.auto_id)
+        rows = []
+        for index, option in enumerate(self.group_options()):
+            ident = f"{prefix}_{index}"
+            name = escape(option["name"])
+            state = " checked" if option["checked"] else ""
+            reason = ""
+            if option["reason"]:
+                state += f' disabled aria-describedby="{ident}_reason"'
+                reason = (
+                    f'<div class="help group-option__reason" id="{ident}_reason">'
+                    f"Not available to you: it {escape(option['reason'])}.</div>"
+                )
+            rows.append(
+                f'<div class="group-option{" group-option--disabled" if reason else ""}"'
+                f' data-filter-text="{escape(option["name"].casefold())}">'
+                f'<label for="{ident}"><input type="checkbox" name="{escape(field.html_name)}"'
+                f' value="{option["pk"]}" id="{ident}"{state}> {name}</label>{reason}</div>'
+            )
+        if not rows:
+            return mark_safe('<p class="muted">No groups yet.</p>')
+        return mark_safe(  # noqa: S308 (every name, reason and attribute escaped above)
+            f'<div class="group-filter" data-group-filter hidden>'
+            f'<label for="{prefix}_filter">Filter groups</label> '
+            f'<input type="search" id="{prefix}_filter" autocomplete="off"'
+            f' placeholder="Part of a name" aria-controls="{prefix}_options">'
+            f' <span class="muted small" data-group-filter-count aria-live="polite"></span></div>'
+            f'<div class="group-options" id="{prefix}_options">{"".join(rows)}</div>'
+        )
 
     @property
     def is_self(self) -> bool:
@@ -261,6 +301,7 @@ FILTER_ERRORS = {
         "for the reverse order (e.g. -last_login)."
     ),
 }
+BAD_PAGE_LINK = "This page link is not valid for this sort; the first page is shown instead."
 
 
 class UserListFilterForm(forms.Form):
@@ -274,6 +315,15 @@ class UserListFilterForm(forms.Form):
     group = forms.CharField(label="Group", required=False, max_length=20)
     reseller = forms.ChoiceField(label="Reseller", required=False)
     sort = forms.ChoiceField(label="Sort", required=False)
+    # The page: the rows after or before a boundary row (``KeysetPage``'s cursors), or the
+    # last page; none of them: the first page.
+    after = forms.CharField(
+        label="Page", required=False, max_length=400, error_messages={"max_length": BAD_PAGE_LINK}
+    )
+    before = forms.CharField(
+        label="Page", required=False, max_length=400, error_messages={"max_length": BAD_PAGE_LINK}
+    )
+    last = forms.BooleanField(label="Page", required=False)
 
     def __init__(self, data, *, actor):
         super().__init__(data)
@@ -309,6 +359,19 @@ class UserListFilterForm(forms.Form):
             raise forms.ValidationError(FILTER_ERRORS["group"], params={"value": value})
         return group
 
+    def clean(self):
+        """A cursor must be one the list's sort writes (a link from another sort, or
+        edited by hand, is named and the first page shown)."""
+        cleaned = super().clean()
+        seek = SORTS[cleaned.get("sort") or DEFAULT_SORT]
+        for name in ("after", "before"):
+            if cleaned.get(name):
+                try:
+                    seek.read_cursor(cleaned[name])
+                except ValueError:
+                    self.add_error(name, BAD_PAGE_LINK)
+        return cleaned
+
     def applied(self) -> dict:
         """The values to list by: each valid one, the default for each that is not."""
         self.is_valid()
@@ -321,6 +384,16 @@ class UserListFilterForm(forms.Form):
             "group": data.get("group"),
             "reseller": self.resellers.get(reseller, reseller) if reseller else None,
             "sort": data.get("sort") or DEFAULT_SORT,
+        }
+
+    def page(self) -> dict:
+        """Which page to show: ``after``, ``before`` (cursors) and ``last``."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "after": data.get("after") or "",
+            "before": "" if data.get("after") else data.get("before") or "",
+            "last": bool(data.get("last")) and not (data.get("after") or data.get("before")),
         }
 
     def query(self, **changes) -> dict:

@@ -8,7 +8,6 @@ from html import escape
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
-from django.core.paginator import InvalidPage, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,7 +25,7 @@ from accounts.timezones import timezone_names
 from controlpanel.audit.refusals import call_service, call_service_on_form, refuse
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import requires
-from controlpanel.kit.paging import UncountedPage
+from controlpanel.kit.keyset import KeysetPage
 from permissions.checks import may_edit_user, may_manage_user, may_manage_users
 from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
 from permissions.models import Group, Rule
@@ -40,6 +39,10 @@ from .user_forms import UserForm, UserListFilterForm, UserPasswordForm
 from .user_selectors import user_list
 
 USERS_PER_PAGE = 25
+# The list counts its users up to this many and says "more than" beyond: an exact count
+# reads every row, which grows with the table (at 100,000 users it cost more than the
+# page); counting up to a cap reads at most the cap's rows from an index.
+USERS_COUNT_CAP = 10_000
 USER_FIELD_MAP = {"password": "password1"}
 RULE_FIELD_MAP = {"actions": "access"}
 
@@ -93,15 +96,14 @@ def _options(choices, selected) -> str:
 def user_list_view(request: HttpRequest) -> HttpResponse:
     filters = UserListFilterForm(request.GET, actor=request.user)
     applied = filters.applied()
-    users = user_list(request.user, **applied)
-    if applied["search"]:
-        # No exact count under a substring match: it would scan the whole user table.
-        try:
-            page = UncountedPage(users, request.GET.get("page"), USERS_PER_PAGE)
-        except InvalidPage:
-            page = UncountedPage(users, 1, USERS_PER_PAGE)
-    else:
-        page = Paginator(users, USERS_PER_PAGE).get_page(request.GET.get("page"))
+    sort = applied["sort"]
+    users, seek = user_list(request.user, **applied)
+    # Keyset pages: the first, last or any page between costs one indexed query.
+    page = KeysetPage(users, seek, per_page=USERS_PER_PAGE, **filters.page())
+    count = None
+    if not applied["search"]:
+        # No count under a substring match: even capped, a rare term would read the table.
+        count = users.order_by()[: USERS_COUNT_CAP + 1].count()
     people = list(page.object_list)
     # The row's Edit and Password links: the services' answer, for the page's users only.
     answers = may_manage_users(request.user, people, action="update")
@@ -128,15 +130,32 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
                 ),
             },
             "filtered": any(applied[name] for name in ("role", "status", "group", "reseller")),
-            "headers": _sort_headers(filters, applied["sort"]),
-            "sort": applied["sort"],
+            "headers": _sort_headers(filters, sort),
+            "sort": sort,
             "locked": locked_out_emails(person.email for person in people),
             "search": applied["search"],
-            "page_query": f"{query}&" if query else "",
+            "count": count,
+            "count_cap": USERS_COUNT_CAP,
+            "pages": _page_links(query, page),
             # the groups column is shown only to those who may read groups
             "groups": groups_overview() if request.access.can("group", "read") else None,
         },
     )
+
+
+def _page_links(query: str, page: KeysetPage) -> dict[str, str]:
+    """The URLs of the first, previous, next and last pages (empty where the link would
+    lead back here), each keeping the search, filters and sort."""
+    first = reverse("user-list") + (f"?{query}" if query else "")
+    then = f"{first}&" if query else f"{first}?"
+    return {
+        "first": first if page.has_previous() else "",
+        "previous": (
+            then + urlencode({"before": page.previous_cursor}) if page.has_previous() else ""
+        ),
+        "next": then + urlencode({"after": page.next_cursor}) if page.has_next() else "",
+        "last": f"{then}last=1" if page.has_next() else "",
+    }
 
 
 def _user_form_page(request, form, *, target=None, status=200) -> HttpResponse:

@@ -340,25 +340,32 @@ def entries_page(
     *,
     older_than: str = "",
     newer_than: str = "",
+    oldest: bool = False,
     size: int = 50,
 ) -> EntryPage:
     """One page of ``entries``, newest first, by keyset on (time, id): every page costs
-    one indexed query, however deep, and rows written meanwhile never shift a page."""
-    if newer_than:
-        at, ident = decode_cursor(newer_than)
-        rows = list(
-            entries.filter(Q(at__gt=at) | Q(at=at, id__gt=ident)).order_by("at", "id")[: size + 1]
-        )
+    one indexed query, however deep, and rows written meanwhile never shift a page.
+    ``oldest``: the last page, read from the other end of the index.
+
+    Each boundary is written ``at <= t AND (at < t OR id < i)``: the first part is a range
+    on the (time, id) index, so the scan starts at the page; a plain OR is a filter that
+    walks the index from the newest entry to the page, longer the deeper the page."""
+    if newer_than or (oldest and not older_than):
+        rows = entries
+        if newer_than:
+            at, ident = decode_cursor(newer_than)
+            rows = rows.filter(Q(at__gte=at) & (Q(at__gt=at) | Q(id__gt=ident)))
+        rows = list(rows.order_by("at", "id")[: size + 1])
         has_newer = len(rows) > size
         rows = rows[:size][::-1]
         return EntryPage(
             rows,
-            older=encode_cursor(rows[-1]) if rows else None,
+            older=encode_cursor(rows[-1]) if rows and newer_than else None,
             newer=encode_cursor(rows[0]) if rows and has_newer else None,
         )
     if older_than:
         at, ident = decode_cursor(older_than)
-        entries = entries.filter(Q(at__lt=at) | Q(at=at, id__lt=ident))
+        entries = entries.filter(Q(at__lte=at) & (Q(at__lt=at) | Q(id__lt=ident)))
     rows = list(entries.order_by("-at", "-id")[: size + 1])
     has_older = len(rows) > size
     rows = rows[:size]

@@ -129,7 +129,7 @@ def test_filters_are_in_the_address_and_paging_keeps_them(page, sign_in, admin, 
     screenshot("users-filtered")
 
     follow(page, "nav.pagination a[rel=next]")
-    assert query_of(page)["page"] == ["2"]
+    assert query_of(page)["after"]  # the page after the last row shown
     assert query_of(page)["group"] == [str(night.pk)]
     assert query_of(page)["sort"] == ["-email"]
     assert listed(page) == ["n02@globex.example", "n01@globex.example", "n00@globex.example"]

@@ -5,9 +5,13 @@ import csv
 import datetime
 import io
 import json
+import re
+from html import unescape
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -452,3 +456,33 @@ def test_bulk_stale_definition_agrees_with_the_per_user_one(cast):
     in_database = set(User.objects.filter(review.stale_q(cutoff)).values_list("pk", flat=True))
     in_python = {u.pk for u in User.objects.all() if review.is_stale(u, cutoff)}
     assert in_database == in_python == {cast["stale"].pk, cast["never"].pk}
+
+
+def test_the_page_walks_every_user_once_and_a_deep_page_costs_what_the_first_does(client_as, cast):
+    _crowd(110, GroupFactory(name="Crowd"))
+    client = client_as(cast["admin"])
+
+    def emails(response) -> list[str]:
+        return re.findall(r"<tr>\s*<td>([^<]+@[^<]+?)(?:<br>|</td>)", response.text)
+
+    def link(response, rel):
+        found = re.search(rf'<a href="([^"]+)" rel="{rel}">', response.text)
+        return PAGE + unescape(found.group(1)) if found else None
+
+    everyone = sorted(User.objects.values_list("email", flat=True))
+    seen, response, urls = [], client.get(PAGE), [PAGE]
+    while True:
+        seen += [email for email in emails(response) if email in everyone]
+        if not (following := link(response, "next")):
+            break
+        urls.append(following)
+        response = client.get(following)
+    assert seen == everyone and len(urls) == 3
+    last = client.get(link(client.get(PAGE), "last"))
+    assert [e for e in emails(last) if e in everyone] == everyone[-50:]
+    counts = set()
+    for url in [*urls, link(client.get(PAGE), "last")]:
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        counts.add(len(captured))
+    assert len(counts) == 1, counts

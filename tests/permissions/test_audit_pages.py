@@ -4,8 +4,10 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from controlpanel.audit import log as audit
@@ -229,6 +231,43 @@ def test_pages_go_back_in_time_and_forward_again(client_as, admin):
     assert listed_ids(second) == newest_first[50:]
     assert 'rel="next"' not in second.text
     assert listed_ids(back) == newest_first[:50]
+
+
+def test_the_oldest_page_and_newer_from_there(client_as, admin):
+    start = at(2026, 1, 1)
+    entries = [entry(at=start + datetime.timedelta(minutes=i // 2)) for i in range(120)]
+    newest_first = [e.pk for e in reversed(entries)]  # two entries a minute: the id decides
+    client = client_as(admin)
+    first = client.get(LIST)
+    assert 'href="?oldest=1" rel="last"' in first.text
+    oldest = client.get(LIST, {"oldest": "1"})
+    assert listed_ids(oldest) == newest_first[-50:]
+    assert 'rel="next"' not in oldest.text and 'rel="last"' not in oldest.text
+    newer_link = re.search(r'href="\?newer=([^"]+)" rel="prev"', oldest.text).group(1)
+    newer = client.get(LIST, {"newer": newer_link})
+    assert listed_ids(newer) == newest_first[-100:-50]
+    older_link = re.search(r'href="\?older=([^"]+)" rel="next"', newer.text).group(1)
+    assert listed_ids(client.get(LIST, {"older": older_link})) == newest_first[-50:]
+
+
+def test_a_deep_page_costs_the_queries_of_the_first(client_as, admin):
+    start = at(2026, 1, 1)
+    for i in range(160):
+        entry(at=start + datetime.timedelta(minutes=i))
+    client = client_as(admin)
+    first = client.get(LIST)
+    links = [f"{LIST}?oldest=1"]
+    page = first
+    for _ in range(2):
+        older_link = re.search(r'href="\?older=([^"]+)" rel="next"', page.text).group(1)
+        links.append(f"{LIST}?older={older_link}")
+        page = client.get(links[-1])
+    counts = set()
+    for url in [LIST, *links]:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        counts.add(len(captured))
+    assert len(counts) == 1, counts
 
 
 def test_filters_stay_on_the_next_page(client_as, admin):
