@@ -11,11 +11,10 @@ permissions."""
 
 from __future__ import annotations
 
-import datetime
 import random
 import sys
 
-from generate_access_data import BATCH, bulk_write, next_id, reset_sequence
+from generate_access_data import BATCH, audit_rows, bulk_write, next_id, reset_sequence
 from population import Population
 
 
@@ -90,22 +89,15 @@ def generate_peer(
         now = timezone.now()
         first_entry = next_id(AuditEntry)
         for start in range(0, audit, BATCH):
-            entries = []
-            for k in range(start, min(start + BATCH, audit)):
-                e = population.audit_entry(k, audit)
-                entries.append(
-                    {
-                        "id": first_entry + k,
-                        "at": now - datetime.timedelta(seconds=e["seconds_ago"]),
-                        "actor_id": first_user + e["actor"] if users else None,
-                        "actor_label": e["actor_label"] if users else "system",
-                        "address": "192.0.2.10",
-                        "action": e["action"],
-                        "object_type": e["object_type"],
-                        "object_id": e["object_id"],
-                        "message": e["message"],
-                    }
-                )
+            entries = audit_rows(
+                population,
+                start,
+                min(start + BATCH, audit),
+                audit,
+                first_entry=first_entry,
+                first_user=first_user if users else None,
+                now=now,
+            )
             bulk_write(AuditEntry, entries)
         for model in (Reseller, User, AuditEntry):
             reset_sequence(model)
