@@ -145,6 +145,11 @@ def worker(side: str, args) -> None:
         _send([hit(pair, key)[0] for _ in range(command["n"])])
 
 
+def selected(args, keys):
+    """The page keys ``--only`` names (any of its words in the key), or all of them."""
+    return [key for key in keys if not args.only or any(word in key for word in args.only)]
+
+
 def _pairs(query: str):
     from urllib.parse import parse_qsl
 
@@ -221,7 +226,7 @@ def run_all(args) -> list[dict]:
     rng = random.Random(1)
     results = {users: {"users": users, "pages": {}} for users in args.sizes}
     for pair, keys in ready[units[0]]["scenarios"].items():
-        for key in keys:
+        for key in selected(args, keys):
             name = f"{pair}|{key}"
             times = {unit: [] for unit in units}
             for _ in range(args.rounds):
@@ -288,7 +293,7 @@ def http_rounds(args, names: dict, scenarios: dict, results: dict) -> None:
                 browsers[(unit, pair)] = browser
         rng = random.Random(2)
         for pair, keys in scenarios[units[0]].items():
-            for key in keys:
+            for key in selected(args, keys):
                 times = {unit: [] for unit in units}
                 for round_number in range(args.warmup + args.http_requests):
                     order = list(units)
@@ -338,7 +343,7 @@ def report(args, results: list[dict]) -> int:
             headers += ["panel HTTP ms", "admin HTTP ms", "HTTP ratio"]
             headers += ["queries p/a", "COUNTs p/a", "KiB p/a"]
             rows = []
-            for key in pages.keys_for(pair):
+            for key in selected(args, pages.keys_for(pair)):
                 page = result["pages"][f"{pair}|{key}"]
                 ours, theirs = med_ms(page["panel"]["times"]), med_ms(page["peer"]["times"])
                 met = ours / theirs <= TARGET_RATIO and ours < TARGET_MS
@@ -415,6 +420,9 @@ def main() -> int:
     parser.add_argument("--db-prefix", default="bench", help="databases PREFIX_panel_…")
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/5")
     parser.add_argument("--markdown", action="store_true", help="tables in markdown")
+    parser.add_argument(
+        "--only", nargs="+", metavar="WORD", help="only the pages whose key contains a WORD"
+    )
     parser.add_argument("--save", help="also write the raw figures to this JSON file")
     parser.add_argument(
         "--keep", action="store_true", help="reuse the databases if they exist, keep them"
