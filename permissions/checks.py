@@ -282,28 +282,43 @@ def _users_access(targets) -> dict[int, EffectivePermissions]:
     return {pk: resolve(*inputs) for pk, inputs in load_inputs(t.pk for t in targets).items()}
 
 
-def may_manage_users(
-    actor, targets, *, action: str | None = None, own_access: bool = False
+def request_actor(actor, access: EffectivePermissions | None) -> ActorContext:
+    """For read-only answers on a page: the actor as this request's middleware decided
+    with, its user row (loaded by this request) and the permissions resolved for that row
+    (``request.access``, cached under the row's access stamp), without a query. With
+    ``access`` None, the actor is re-read as a write re-reads it (``actor_context``)."""
+    if access is None:
+        return actor_context(actor)
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDenied(NOT_SIGNED_IN)
+    return ActorContext(actor, None if actor.is_administrator else access)
+
+
+def _answers(
+    ctx: ActorContext,
+    targets: list[User],
+    *,
+    action: str | None,
+    own_access: bool,
+    access: dict[int, EffectivePermissions],
 ) -> dict[int, Answer]:
-    """Read-only: for each of these users (by id), whether the actor may change them, by
-    ``ensure_may_manage_user``, the check every write to a user applies; with ``action``,
-    also whether the actor holds that action on users. A constant number of queries
-    whatever the number of users (a page of the users list)."""
-    targets = list(targets)
-    try:
-        ctx = actor_context(actor)
-    except PermissionDenied as error:
-        return {target.pk: Answer(False, str(error)) for target in targets}
+    """Each target's answer for this actor, by ``ensure_may_manage_user``; ``access``
+    holds the targets' permissions, filled here for those not in it yet (two queries)."""
     if action is not None:
         try:
             ctx.require("user", action)
         except PermissionDenied as error:
             refused = Answer(False, str(error), lacks=("user", action))
             return {target.pk: refused for target in targets}
-    access = {}
     if not ctx.unlimited:
-        access = _users_access(
-            [t for t in targets if not t.is_administrator and t.pk != ctx.user.pk]
+        access.update(
+            _users_access(
+                [
+                    t
+                    for t in targets
+                    if not t.is_administrator and t.pk != ctx.user.pk and t.pk not in access
+                ]
+            )
         )
     answers = {}
     for target in targets:
@@ -318,26 +333,79 @@ def may_manage_users(
     return answers
 
 
+def may_manage_users(
+    actor,
+    targets,
+    *,
+    action: str | None = None,
+    own_access: bool = False,
+    access: EffectivePermissions | None = None,
+) -> dict[int, Answer]:
+    """Read-only: for each of these users (by id), whether the actor may change them, by
+    ``ensure_may_manage_user``, the check every write to a user applies; with ``action``,
+    also whether the actor holds that action on users. A constant number of queries
+    whatever the number of users (a page of the users list). ``access``: the actor's
+    permissions as the request resolved them (``request_actor``)."""
+    targets = list(targets)
+    try:
+        ctx = request_actor(actor, access)
+    except PermissionDenied as error:
+        return {target.pk: Answer(False, str(error)) for target in targets}
+    return _answers(ctx, targets, action=action, own_access=own_access, access={})
+
+
 def may_manage_user(
-    actor, target: User, *, action: str | None = None, own_access: bool = False
+    actor,
+    target: User,
+    *,
+    action: str | None = None,
+    own_access: bool = False,
+    access: EffectivePermissions | None = None,
 ) -> Answer:
     """``may_manage_users`` for one user."""
-    return may_manage_users(actor, [target], action=action, own_access=own_access)[target.pk]
+    return may_manage_users(
+        actor, [target], action=action, own_access=own_access, access=access
+    )[target.pk]
 
 
-def may_edit_user(actor, target: User) -> Answer:
+def may_edit_user(actor, target: User, *, access: EffectivePermissions | None = None) -> Answer:
     """Whether the actor may open this user's edit form and save it: update on users, and
     a target they may manage. A refusal about the target carries no ``lacks``."""
-    return may_manage_user(actor, target, action="update")
+    return may_manage_user(actor, target, action="update", access=access)
 
 
-def groups_beyond_reach(actor, *, keep=()) -> dict[int, str]:
+def user_answers(
+    actor,
+    target: User,
+    *,
+    access: EffectivePermissions | None = None,
+    **asks: tuple[str | None, bool],
+) -> dict[str, Answer]:
+    """Several ``may_manage_user`` answers about one user at once, by name
+    (``edit=("update", False)``: the action, and whether the change touches the user's
+    own access), from one reading of the actor and at most one of the target's
+    permissions (a user's page asks for its Edit, rule and Delete links)."""
+    try:
+        ctx = request_actor(actor, access)
+    except PermissionDenied as error:
+        return {name: Answer(False, str(error)) for name in asks}
+    loaded: dict[int, EffectivePermissions] = {}
+    return {
+        name: _answers(ctx, [target], action=action, own_access=own, access=loaded)[target.pk]
+        for name, (action, own) in asks.items()
+    }
+
+
+def groups_beyond_reach(
+    actor, *, keep=(), access: EffectivePermissions | None = None
+) -> dict[int, str]:
     """Read-only: the groups the actor could not add a user to, by id, each with the
     reason ("grants delete on Billing, which you do not hold"), by the very check
     ``ensure_user_access_change_held`` applies to every group added. ``keep``: ids of the
     groups the user already has, which are not being added. Empty for an administrator.
-    Three queries: the actor's access, every group and every group rule."""
-    ctx = actor_context(actor)
+    Two queries, every group and every group rule, and the actor's access unless the
+    request's is given (``access``, see ``request_actor``)."""
+    ctx = request_actor(actor, access)
     if ctx.unlimited:
         return {}
     keep = set(keep)

@@ -311,18 +311,24 @@ def load_inputs(
 
     ``known``, for many batches in a row (the access review): groups already loaded,
     kept between calls; only groups not yet in it are read (one more query when a batch
-    meets new ones), so a review of 100,000 users reads each group and its rules once."""
+    meets new ones), so a review of 100,000 users reads each group and its rules once.
+    With ``group_ids`` too, the chosen groups in it are not read again (the access page
+    has read every group for its what-if choices)."""
     from .models import Group
 
     ids = list(user_ids)
     memberships = Group.members.through.objects.filter(user_id__in=ids)
     if group_ids is not None:
-        chosen = [
-            (pk, GroupData(name, defaults))
-            for pk, name, defaults in Group.objects.filter(pk__in=list(group_ids)).values_list(
-                "id", "name", "defaults"
-            )
-        ]
+        wanted = list(group_ids)
+        known_groups = known.groups if known is not None else {}
+        chosen = [(pk, known_groups[pk]) for pk in wanted if pk in known_groups]
+        if unknown := [pk for pk in wanted if pk not in known_groups]:
+            chosen += [
+                (pk, GroupData(name, defaults))
+                for pk, name, defaults in Group.objects.filter(pk__in=unknown).values_list(
+                    "id", "name", "defaults"
+                )
+            ]
         groups_of: dict[int | None, list[tuple[int, GroupData]]] = {pk: chosen for pk in ids}
     elif known is None:
         groups_of = {pk: [] for pk in ids}

@@ -11,7 +11,15 @@ from django.db.models import Count
 from controlpanel.kit.areas import ACTIONS, Area, all_areas
 
 from .models import Group, Rule
-from .resolver import EffectivePermissions, GroupData, RuleData, load_inputs, resolve
+from .resolver import (
+    EffectivePermissions,
+    GroupData,
+    KnownGroups,
+    RuleData,
+    load_inputs,
+    resolve,
+    role_gate,
+)
 
 GROUPS_PER_PAGE = 25
 
@@ -48,17 +56,58 @@ def groups_overview(page_number=None) -> Page:
     return page
 
 
-def access_data(group_ids, user_id=None) -> tuple[list[GroupData], list[RuleData]]:
+def access_data(
+    group_ids, user_id=None, *, known: KnownGroups | None = None
+) -> tuple[list[GroupData], list[RuleData]]:
     """The resolver's input for these groups (and this user's own rules), as if the user
     were in exactly these groups (the what-if grid, a change being checked): the
-    resolver's one loader, two queries."""
-    return load_inputs([user_id], group_ids=group_ids)[user_id]
+    resolver's one loader, two queries (one when ``known`` holds the groups)."""
+    return load_inputs([user_id], group_ids=group_ids, known=known)[user_id]
 
 
 def group_access(group: Group) -> EffectivePermissions:
     """What a member of this group alone may do: the pure resolver over its data."""
     groups, rules = access_data([group.pk])
     return resolve(groups, rules)
+
+
+@dataclass(frozen=True)
+class UserAccessPage:
+    """What the effective-permissions page shows of a user: every group by name (id,
+    name and default permissions: the what-if choices), the user's own group ids, and what
+    the user may do now (explained, from the database)."""
+
+    groups: list[tuple[int, str, int]]
+    member_ids: frozenset[int]
+    access: EffectivePermissions
+
+    @property
+    def choices(self) -> list[tuple[int, str]]:
+        return [(pk, name) for pk, name, _ in self.groups]
+
+    def known(self, ids) -> KnownGroups:
+        """These of the groups already read, for ``access_data`` (not read again)."""
+        ids = set(ids)
+        return KnownGroups(
+            {pk: GroupData(name, defaults) for pk, name, defaults in self.groups if pk in ids}
+        )
+
+
+def user_access_page(user) -> UserAccessPage:
+    """Three queries: every group, the user's memberships, and the rules of their groups
+    with their own (none for an administrator or inactive user, whom the role decides).
+    The user's groups come from the list of every group the page offers, not read twice,
+    and their access is resolved here rather than from the cache (whose answer carries no
+    explanation and would read the user and their rules again to give one)."""
+    groups = list(Group.objects.order_by("name").values_list("id", "name", "defaults"))
+    member_ids = frozenset(
+        Group.members.through.objects.filter(user_id=user.pk).values_list("group_id", flat=True)
+    )
+    page = UserAccessPage(groups, member_ids, role_gate(user))
+    if page.access is None:
+        inputs = access_data(member_ids, user.pk, known=page.known(member_ids))
+        page = UserAccessPage(groups, member_ids, resolve(*inputs))
+    return page
 
 
 @dataclass(frozen=True)
