@@ -15,7 +15,7 @@ from accounts.identity import canonical_email
 from accounts.ipwhitelist import ip_allowed, parse_whitelist, stored_whitelist, typed_entries
 from accounts.models import Role, User
 from accounts.timezones import validate_timezone
-from controlpanel.kit.forms import VersionField
+from controlpanel.kit.forms import PlainSelect, VersionField
 from resellers.models import Reseller
 
 from .checks import groups_beyond_reach
@@ -81,6 +81,7 @@ class UserForm(forms.Form):
         queryset=Reseller.objects.all(),
         required=False,
         empty_label="None: not limited to one reseller",
+        widget=PlainSelect,
         help_text="A reseller's user sees only that reseller's records.",
     )
     timezone = forms.CharField(
@@ -111,7 +112,17 @@ class UserForm(forms.Form):
     updated_at = VersionField()
     confirm_lockout = forms.BooleanField(label="Yes, save anyway", required=False)
 
-    def __init__(self, data=None, *, actor, instance: User | None = None, client_address=None):
+    def __init__(
+        self,
+        data=None,
+        *,
+        actor,
+        instance: User | None = None,
+        client_address=None,
+        actor_access=None,
+    ):
+        """``actor_access``: the actor's permissions as the request resolved them, for the
+        groups offered (``groups_beyond_reach``); without it the actor is read again."""
         self.actor = actor
         self.instance = instance
         self.client_address = client_address
@@ -122,7 +133,8 @@ class UserForm(forms.Form):
                 "name": instance.name,
                 "email": instance.email,
                 "role": instance.role,
-                "groups": list(instance.access_groups.all()),
+                # ids only: the picker names every group from one list of them all
+                "groups": list(instance.access_groups.values_list("pk", flat=True)),
                 "reseller": instance.reseller_id,
                 "timezone": instance.timezone,
                 "ip_whitelist": "\n".join(typed_entries(instance.ip_whitelist)),
@@ -152,12 +164,21 @@ class UserForm(forms.Form):
             self.fields.pop("sso_only", None)  # offered once single sign-on is configured
         if actor.reseller_id is not None:
             del self.fields["reseller"]  # forced to the actor's own reseller
+        else:
+            # Offered by id and name (what the field's label is): reading whole rows to
+            # render them cost as much as the rest of the field. Choosing still checks
+            # the field's queryset.
+            reseller = self.fields["reseller"]
+            reseller.widget.choices = [
+                ("", reseller.empty_label),
+                *reseller.queryset.values_list("pk", "name"),
+            ]
         # Groups the actor could not add this user to, with why: offered disabled, by the
         # same check that refuses the save (groups the user already has are not added).
         self.group_refusals = {}
         if "groups" in self.fields:
-            kept = [group.pk for group in initial.get("groups", [])]
-            self.group_refusals = groups_beyond_reach(actor, keep=kept)
+            kept = initial.get("groups", [])
+            self.group_refusals = groups_beyond_reach(actor, keep=kept, access=actor_access)
 
     def group_options(self) -> list[dict]:
         """Every group as the form offers it, the ticked ones first (by name, then the
@@ -182,9 +203,11 @@ class UserForm(forms.Form):
         ``static/js/settings.js``, narrows it; without JavaScript the list scrolls."""
         field = self["groups"]
         prefix = escape(field.auto_id)
+        input_name = escape(field.html_name)
         rows = []
         for index, option in enumerate(self.group_options()):
             ident = f"{prefix}_{index}"
+            # escaping commutes with casefold (the entities are lower-case ASCII already)
             name = escape(option["name"])
             state = " checked" if option["checked"] else ""
             reason = ""
@@ -196,8 +219,8 @@ class UserForm(forms.Form):
                 )
             rows.append(
                 f'<div class="group-option{" group-option--disabled" if reason else ""}"'
-                f' data-filter-text="{escape(option["name"].casefold())}">'
-                f'<label for="{ident}"><input type="checkbox" name="{escape(field.html_name)}"'
+                f' data-filter-text="{name.casefold()}">'
+                f'<label for="{ident}"><input type="checkbox" name="{input_name}"'
                 f' value="{option["pk"]}" id="{ident}"{state}> {name}</label>{reason}</div>'
             )
         if not rows:

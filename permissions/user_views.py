@@ -4,6 +4,7 @@ deactivate/delete, user-level rules and the effective-permission grid.
 Views stay thin: forms clean input, ``accounts.services`` decides and writes, and a
 refusal from a service is shown on the form with its reason."""
 
+from functools import cache
 from html import escape
 
 from django.contrib import messages
@@ -163,6 +164,14 @@ def _page_links(query: str, page: KeysetPage) -> dict[str, str]:
     }
 
 
+@cache
+def _timezone_options() -> str:
+    """The time zone field's suggestions, written once per process: a template loop over
+    the ~600 names cost a tenth of the user form."""
+    html = "".join(f'<option value="{escape(name)}">' for name in timezone_names())
+    return mark_safe(html)  # noqa: S308 (every name escaped above)
+
+
 def _user_form_page(request, form, *, target=None, status=200) -> HttpResponse:
     return render(
         request,
@@ -170,7 +179,7 @@ def _user_form_page(request, form, *, target=None, status=200) -> HttpResponse:
         {
             "form": form,
             "target": target,
-            "timezones": timezone_names(),
+            "timezone_options": _timezone_options(),
             "password_requirements": password_requirements(),
             "client_address": client_ip(request),
         },
@@ -244,11 +253,17 @@ def user_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def user_update_view(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target(request, pk)
-    if not (edit := may_edit_user(request.user, target)):
+    # The page's answers (the Edit check, the groups beyond reach) read the actor as the
+    # request did; the save re-reads them (the services' actor_context).
+    if not (edit := may_edit_user(request.user, target, access=request.access)):
         return refuse(request, area="user", action="update", reason=edit.reason)
     address = client_ip(request)
     form = UserForm(
-        request.POST or None, actor=request.user, instance=target, client_address=address
+        request.POST or None,
+        actor=request.user,
+        instance=target,
+        client_address=address,
+        actor_access=request.access,
     )
     status = 200
     email_before = target.email
