@@ -363,9 +363,9 @@ def may_manage_user(
     access: EffectivePermissions | None = None,
 ) -> Answer:
     """``may_manage_users`` for one user."""
-    return may_manage_users(
-        actor, [target], action=action, own_access=own_access, access=access
-    )[target.pk]
+    return may_manage_users(actor, [target], action=action, own_access=own_access, access=access)[
+        target.pk
+    ]
 
 
 def may_edit_user(actor, target: User, *, access: EffectivePermissions | None = None) -> Answer:

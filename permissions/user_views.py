@@ -455,7 +455,9 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
             chosen = form.cleaned_data["groups"]
             chosen_ids = {group.pk for group in chosen}
             # Both grids are the resolver's answers; the what-if one marks where they differ.
-            chosen_access = resolve(*access_data(chosen_ids, target.pk, known=page.known(chosen_ids)))
+            chosen_access = resolve(
+                *access_data(chosen_ids, target.pk, known=page.known(chosen_ids))
+            )
             what_if = {
                 "groups": list(chosen),
                 "grid": permission_grid(chosen_access, compare_to=grid),
