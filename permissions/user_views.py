@@ -237,7 +237,7 @@ def user_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "settings/user_detail.html",
         {
             "target": target,
-            "groups": target.access_groups.order_by("name"),
+            "groups": target.access_groups.order_by("name").only("pk", "name"),
             "rules": target.access_rules.order_by("area", "effect"),
             "rule_form": RuleForm.keeping(request.GET),
             "edit": edit,
