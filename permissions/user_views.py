@@ -25,7 +25,7 @@ from accounts.timezones import timezone_names
 from controlpanel.audit.refusals import call_service, call_service_on_form, refuse
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import requires
-from controlpanel.kit.keyset import KeysetPage
+from controlpanel.kit.keyset import KeysetPage, page_links
 from permissions.checks import may_edit_user, may_manage_user, may_manage_users
 from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
 from permissions.models import Group, Rule
@@ -136,26 +136,11 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
             "search": applied["search"],
             "count": count,
             "count_cap": USERS_COUNT_CAP,
-            "pages": _page_links(query, page),
+            "pages": page_links(reverse("user-list"), query, page),
             # the groups column is shown only to those who may read groups
             "groups": groups_overview() if request.access.can("group", "read") else None,
         },
     )
-
-
-def _page_links(query: str, page: KeysetPage) -> dict[str, str]:
-    """The URLs of the first, previous, next and last pages (empty where the link would
-    lead back here), each keeping the search, filters and sort."""
-    first = reverse("user-list") + (f"?{query}" if query else "")
-    then = f"{first}&" if query else f"{first}?"
-    return {
-        "first": first if page.has_previous() else "",
-        "previous": (
-            then + urlencode({"before": page.previous_cursor}) if page.has_previous() else ""
-        ),
-        "next": then + urlencode({"after": page.next_cursor}) if page.has_next() else "",
-        "last": f"{then}last=1" if page.has_next() else "",
-    }
 
 
 def _user_form_page(request, form, *, target=None, status=200) -> HttpResponse:

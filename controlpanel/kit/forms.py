@@ -71,3 +71,42 @@ def add_errors(form, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+BAD_PAGE_LINK = "This page link is not valid; the first page is shown instead."
+
+
+class KeysetPageForm(forms.Form):
+    """Which page of a keyset-paged list (``controlpanel.kit.keyset``) the query string
+    asks for: the rows after or before a cursor, or the last page. A cursor the list's
+    order did not write is named among the errors and the first page shown."""
+
+    after = forms.CharField(required=False, max_length=400)
+    before = forms.CharField(required=False, max_length=400)
+    last = forms.BooleanField(required=False)
+
+    def __init__(self, data, *, seek):
+        super().__init__(data)
+        self.seek = seek
+        for name in ("after", "before"):
+            self.fields[name].error_messages["max_length"] = BAD_PAGE_LINK
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("after", "before"):
+            if cleaned.get(name):
+                try:
+                    self.seek.read_cursor(cleaned[name])
+                except ValueError:
+                    self.add_error(name, BAD_PAGE_LINK)
+        return cleaned
+
+    def page(self) -> dict:
+        """``KeysetPage``'s keyword arguments: ``after``, ``before`` and ``last``."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "after": data.get("after") or "",
+            "before": "" if data.get("after") else data.get("before") or "",
+            "last": bool(data.get("last")) and not (data.get("after") or data.get("before")),
+        }
