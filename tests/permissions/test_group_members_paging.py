@@ -68,5 +68,6 @@ def test_the_page_costs_the_same_queries_for_three_members_or_seven(
 def test_row_url_is_reverse():
     assert row_url("user-detail")(42) == reverse("user-detail", args=[42])
     assert row_url("group-detail")(7) == reverse("group-detail", args=[7])
+    assert row_url("group-rule-update", 2)(7, 9) == reverse("group-rule-update", args=[7, 9])
     with pytest.raises(NoReverseMatch):
         row_url("user-list")  # takes no id
