@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Func, OuterRef, Subquery
+from django.db.models import Count, F, Func, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from controlpanel.kit.areas import ACTIONS, Area, all_areas
@@ -41,6 +41,31 @@ def _count_of(rows) -> Coalesce:
     """``COUNT(*)`` of a correlated subquery's rows, 0 when there are none."""
     counted = rows.annotate(n=Func(F("group_id"), function="COUNT", template="COUNT(*)"))
     return Coalesce(Subquery(counted.values("n")[:1]), 0)
+
+
+# The last list of every group's id and name, under the stamp it was read at.
+_GROUP_NAMES: dict[tuple, list[tuple[int, str]]] = {}
+
+
+def group_names(using: str = "default") -> list[tuple[int, str]]:
+    """Every group's (id, name), by name: for pickers and filters that offer them all.
+
+    A thousand groups cost more to read and turn into objects than the rest of the users
+    page; they change rarely. So the list is kept in this process under a stamp read in
+    one small query (how many groups, the newest ``updated_at``, the highest id: any
+    create, rename or delete changes it; every write path saves ``updated_at``, the bulk
+    import included) and read again only when the stamp moves. Each server keeps its own,
+    so there is nothing to invalidate across servers."""
+    counts = Group.objects.using(using).aggregate(
+        n=Count("*"), newest=Max("updated_at"), top=Max("id")
+    )
+    stamp = (using, counts["n"], counts["newest"], counts["top"])
+    names = _GROUP_NAMES.get(stamp)
+    if names is None:
+        names = list(Group.objects.using(using).order_by("name").values_list("pk", "name"))
+        _GROUP_NAMES.clear()
+        _GROUP_NAMES[stamp] = names
+    return names
 
 
 def access_data(group_ids, user_id=None) -> tuple[list[GroupData], list[RuleData]]:

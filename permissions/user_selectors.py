@@ -104,13 +104,17 @@ def user_list(
     narrowed by the filters given (``reseller`` a reseller, its id or ``NO_RESELLER``), in the
     order ``sort`` names (a key of ``SORTS``); reseller and groups loaded with the page
     (two queries per page, whatever the number of users: the reseller is joined to the
-    page's rows only)."""
+    page's rows only; each user's groups, by name, in ``group_list``)."""
     users = (
         users_visible_to(actor)
         .select_related("reseller")
         .prefetch_related(
-            # the names are all the list shows
-            Prefetch("access_groups", queryset=Group.objects.only("id", "name").order_by("name"))
+            # the names are all the list shows; a list, not a manager per row to read them
+            Prefetch(
+                "access_groups",
+                queryset=Group.objects.only("id", "name").order_by("name"),
+                to_attr="group_list",
+            )
         )
     )
     seek = SORTS[sort]

@@ -31,7 +31,7 @@ from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions, resolve
 from permissions.rule_services import rule_update
-from permissions.selectors import access_data, groups_overview, permission_grid
+from permissions.selectors import access_data, group_names, groups_overview, permission_grid
 from permissions.views import add_rules_from_form
 
 from . import user_services as services
@@ -121,10 +121,7 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
             "options": {
                 "role": _options(filters.fields["role"].choices, current.get("role", "")),
                 "status": _options(filters.fields["status"].choices, current.get("status", "")),
-                "group": _options(
-                    [("", "Any group"), *Group.objects.order_by("name").values_list("pk", "name")],
-                    current.get("group", ""),
-                ),
+                "group": _options([("", "Any group"), *group_names()], current.get("group", "")),
                 "reseller": _options(
                     filters.fields["reseller"].choices, current.get("reseller", "")
                 ),

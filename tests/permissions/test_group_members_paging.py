@@ -71,3 +71,17 @@ def test_row_url_is_reverse():
     assert row_url("group-rule-update", 2)(7, 9) == reverse("group-rule-update", args=[7, 9])
     with pytest.raises(NoReverseMatch):
         row_url("user-list")  # takes no id
+
+
+def test_group_names_follow_creates_renames_and_deletes():
+    from permissions.selectors import group_names
+
+    first = GroupFactory(name="Alpha")
+    assert (first.pk, "Alpha") in group_names()
+    second = GroupFactory(name="Beta")
+    assert [name for _, name in group_names()] == ["Alpha", "Beta"]
+    first.name = "Gamma"
+    first.save()
+    assert [name for _, name in group_names()] == ["Beta", "Gamma"]
+    second.delete()
+    assert group_names() == [(first.pk, "Gamma")]
