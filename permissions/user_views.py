@@ -91,6 +91,26 @@ def _options(choices, selected) -> str:
     return mark_safe(html)  # noqa: S308 (every value and label escaped above)
 
 
+# The group filter's options as last written, and the list of names they were written from
+# (``group_names`` hands out the same list while the groups have not changed).
+_GROUP_OPTIONS: dict[str, object] = {"names": None, "html": ""}
+
+
+def _group_options(selected) -> str:
+    """The group filter's options, ``selected`` (an id, or "" for any) marked: written once
+    per change of the groups, not per request (a thousand escaped names)."""
+    names = group_names()
+    if _GROUP_OPTIONS["names"] is not names:
+        _GROUP_OPTIONS["html"] = _options([("", "Any group"), *names], None)
+        _GROUP_OPTIONS["names"] = names
+    value = escape(str(selected))
+    return mark_safe(  # noqa: S308 (written by _options, the value escaped)
+        str(_GROUP_OPTIONS["html"]).replace(
+            f'<option value="{value}">', f'<option value="{value}" selected>', 1
+        )
+    )
+
+
 @requires("user", "read")
 @require_GET
 def user_list_view(request: HttpRequest) -> HttpResponse:
@@ -121,7 +141,7 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
             "options": {
                 "role": _options(filters.fields["role"].choices, current.get("role", "")),
                 "status": _options(filters.fields["status"].choices, current.get("status", "")),
-                "group": _options([("", "Any group"), *group_names()], current.get("group", "")),
+                "group": _group_options(current.get("group", "")),
                 "reseller": _options(
                     filters.fields["reseller"].choices, current.get("reseller", "")
                 ),
