@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.utils.http import urlencode
 
-from controlpanel.kit import widgets
 from controlpanel.kit.areas import ACTIONS, all_areas, is_area
 from controlpanel.kit.forms import VERSION_MISSING, VersionField, add_service_error  # noqa: F401
 
@@ -29,7 +28,7 @@ class GroupForm(forms.Form):
         label="Default permissions",
         choices=action_choices,
         required=False,
-        widget=widgets.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple,
         help_text=(
             "Granted on every area while the group has no allow rule. Adding an allow rule "
             "makes the group granular and nullifies these."
@@ -61,17 +60,17 @@ class RuleForm(forms.Form):
 
     area = forms.MultipleChoiceField(
         choices=area_choices,
-        widget=widgets.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"required": AREAS_REQUIRED},
         help_text="Tick one or more: each area gets a rule with this access and effect.",
     )
     access = forms.MultipleChoiceField(
         choices=action_choices,
-        widget=widgets.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"required": ACCESS_REQUIRED},
     )
     effect = forms.ChoiceField(
-        choices=Effect.choices, initial=Effect.ALLOW, widget=widgets.RadioSelect
+        choices=Effect.choices, initial=Effect.ALLOW, widget=forms.RadioSelect
     )
 
     @classmethod
@@ -108,10 +107,10 @@ class RuleEditForm(forms.Form):
     area = forms.ChoiceField(choices=area_choices, required=False)
     access = forms.MultipleChoiceField(
         choices=action_choices,
-        widget=widgets.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple,
         error_messages={"required": ACCESS_REQUIRED},
     )
-    effect = forms.ChoiceField(choices=Effect.choices, widget=widgets.RadioSelect, required=False)
+    effect = forms.ChoiceField(choices=Effect.choices, widget=forms.RadioSelect, required=False)
     expected_actions = forms.IntegerField(widget=forms.HiddenInput)
     expected_area = forms.CharField(widget=forms.HiddenInput, required=False)
     expected_effect = forms.CharField(widget=forms.HiddenInput, required=False)
