@@ -103,3 +103,25 @@ def test_the_panels_forms_render_as_django_would():
 
 def test_the_panel_uses_the_renderer(settings):
     assert settings.FORM_RENDERER == "controlpanel.kit.widgets.PythonWidgetRenderer"
+
+
+def test_time_tag_writes_what_the_date_filters_would(settings):
+    import datetime
+
+    from django.template import Context, Template
+    from django.utils import timezone
+
+    settings.USE_TZ = True
+    moment = datetime.datetime(2026, 12, 1, 21, 30, 5, 123456, tzinfo=datetime.UTC)
+    with timezone.override("Asia/Kolkata"):
+        context = Context({"at": moment})
+        stock = Template(
+            """<time datetime="{{ at|date:'c' }}">{{ at|date:"Y-m-d H:i:s" }}</time>"""
+        ).render(context)
+        short = Template(
+            """<time datetime="{{ at|date:'c' }}">{{ at|date:"Y-m-d H:i" }}</time>"""
+        ).render(context)
+        ours = Template("{% load kit_tags %}{{ at|time_tag }}").render(context)
+        ours_short = Template("{% load kit_tags %}{{ at|time_tag:True }}").render(context)
+    assert ours == stock and "2026-12-02 03:00:05" in ours
+    assert ours_short == short

@@ -15,8 +15,10 @@ from operator import or_
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, Q, QuerySet
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 from django.utils import timezone
+
+from controlpanel.kit.urls import row_url as url_maker
 
 from .registry import AreaDefinition, Column
 
@@ -77,8 +79,9 @@ def as_text(value) -> str:
 
 
 def detail_url(area_key: str, pk) -> str:
+    """A row's page (``kit.urls.row_url``: one ``reverse`` per area, not per row)."""
     try:
-        return reverse(f"{area_key}-detail", args=[pk])
+        return url_maker(f"{area_key}-detail")(pk)
     except NoReverseMatch:
         return ""
 
