@@ -142,9 +142,7 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
                 "role": _options(filters.fields["role"].choices, current.get("role", "")),
                 "status": _options(filters.fields["status"].choices, current.get("status", "")),
                 "group": _group_options(current.get("group", "")),
-                "reseller": _options(
-                    filters.fields["reseller"].choices, current.get("reseller", "")
-                ),
+                "reseller": _options(filters.reseller_choices, current.get("reseller", "")),
             },
             "filtered": any(applied[name] for name in ("role", "status", "group", "reseller")),
             "headers": _sort_headers(filters, sort),
