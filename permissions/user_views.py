@@ -36,6 +36,7 @@ from permissions.views import add_rules_from_form
 
 from . import user_services as services
 from .user_forms import UserForm, UserListFilterForm, UserPasswordForm
+from .user_rows import user_rows
 from .user_selectors import user_list
 
 USERS_PER_PAGE = 25
@@ -147,7 +148,11 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
             "filtered": any(applied[name] for name in ("role", "status", "group", "reseller")),
             "headers": _sort_headers(filters, sort),
             "sort": sort,
-            "locked": locked_out_emails(person.email for person in people),
+            "rows": user_rows(
+                people,
+                actor_pk=request.user.pk,
+                locked=locked_out_emails(person.email for person in people),
+            ),
             "search": applied["search"],
             "count": count,
             "count_cap": USERS_COUNT_CAP,
