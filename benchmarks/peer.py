@@ -45,6 +45,7 @@ PERSISTENT = "?conn_max_age=60"  # connections kept across requests, as in produ
 TARGET_RATIO = 0.5
 TARGET_MS = 30.0
 TARGET_GROWTH = 1.3
+PANEL_ONLY_MS = 50.0  # --panel-only: the issue's target for every page at 1,000,000 users
 SIDES = ("panel", "peer")
 
 
@@ -208,7 +209,8 @@ def run_all(args) -> list[dict]:
     """Measure every page at every size: in-process, then over HTTP. All sizes' workers
     run at once and every page is measured on all of them in the same rounds (order drawn
     at random), so growth from one size to the next is measured under one machine state."""
-    units = [(users, side) for users in args.sizes for side in SIDES]
+    sides = ("panel",) if args.panel_only else SIDES
+    units = [(users, side) for users in args.sizes for side in sides]
     names = {(users, side): database_name(args, side, users) for users, side in units}
     workers, ready = {}, {}
     for unit in units:  # one after the other: generation gets the machine
@@ -239,9 +241,13 @@ def run_all(args) -> list[dict]:
             for users in args.sizes:
                 results[users]["pages"][name] = {
                     side: {"times": times[(users, side)], **ready[(users, side)]["details"][name]}
-                    for side in SIDES
+                    for side in sides
                 }
-                ours, theirs = med_ms(times[(users, "panel")]), med_ms(times[(users, "peer")])
+                ours = med_ms(times[(users, "panel")])
+                if args.panel_only:
+                    print(f"[{users}] {pair:<6} {key:<34} panel {ours:7.1f} ms", file=sys.stderr)
+                    continue
+                theirs = med_ms(times[(users, "peer")])
                 print(
                     f"[{users}] {pair:<6} {key:<34} panel {ours:7.1f} ms  admin {theirs:7.1f} ms"
                     f"  ratio {ours / theirs:5.2f}",
@@ -252,7 +258,7 @@ def run_all(args) -> list[dict]:
         workers[unit].stdin.write(json.dumps({"quit": True}) + "\n")
         workers[unit].stdin.close()
         workers[unit].wait()
-    if args.http_requests:
+    if args.http_requests and not args.panel_only:
         http_rounds(args, names, {unit: ready[unit]["scenarios"] for unit in units}, results)
     if not args.keep:
         import _harness as h
@@ -327,8 +333,37 @@ def render(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
     return "\n".join(fmt.format(*row) for row in [headers, *rows])
 
 
+def panel_report(args, results: list[dict]) -> int:
+    """``--panel-only``: the panel's pages at each size, the growth from the smallest to the
+    largest, and whether each page stays under ``PANEL_ONLY_MS`` at the largest size."""
+    import peer_pages as pages
+
+    md, missed = args.markdown, 0
+    sizes = [result["users"] for result in results]
+    print(f"\n### The panel alone: {', '.join(f'{n:,}' for n in sizes)} users\n")
+    headers = ["pair", "page", *[f"{n:,} ms" for n in sizes], "growth", f"< {PANEL_ONLY_MS:.0f} ms"]
+    headers.append("queries")
+    rows = []
+    for pair in ("admin", "reader"):
+        for key in selected(args, pages.keys_for(pair)):
+            name = f"{pair}|{key}"
+            ms = [med_ms(result["pages"][name]["panel"]["times"]) for result in results]
+            met = ms[-1] < PANEL_ONLY_MS
+            missed += not met
+            verdict = "met" if met else "**no**" if md else "NO"
+            queries = str(results[-1]["pages"][name]["panel"]["queries"])
+            growth = f"{ms[-1] / ms[0]:.2f}"
+            rows.append([pair, key, *[f"{value:.1f}" for value in ms], growth, verdict, queries])
+    print(render(headers, rows, md) + "\n")
+    print(f"target: every page < {PANEL_ONLY_MS:.0f} ms at {sizes[-1]:,} users; missed: {missed}")
+    return 0
+
+
 def report(args, results: list[dict]) -> int:
     import peer_pages as pages
+
+    if args.panel_only:
+        return panel_report(args, results)
 
     md = args.markdown
     missed = 0
@@ -422,6 +457,12 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true", help="tables in markdown")
     parser.add_argument(
         "--only", nargs="+", metavar="WORD", help="only the pages whose key contains a WORD"
+    )
+    parser.add_argument(
+        "--panel-only",
+        action="store_true",
+        help="the panel's pages alone (no admin, no HTTP): growth up to sizes the peer is not "
+        "generated for, e.g. --sizes 10000 100000 1000000",
     )
     parser.add_argument("--save", help="also write the raw figures to this JSON file")
     parser.add_argument(

@@ -45,7 +45,10 @@ PAGES = {
     "user page (read-only)": ("user detail page", "user change form, view-only"),
     "user access grid": ("effective permissions grid", "user change form (groups, permissions)"),
     "groups list": ("groups list", "group changelist"),
-    "group detail (300 members)": ("group page with its members", "user changelist ?groups=g"),
+    "group detail (300 members)": (
+        "group page: rules, grid, first 50 of its members",
+        "user changelist ?groups=g",
+    ),
     "group edit": ("group edit form", "group change form"),
     "resellers list": ("resellers list", "reseller changelist"),
     "access review": ("access review, 50 a page", "user changelist, 50 a page"),

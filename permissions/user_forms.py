@@ -15,7 +15,7 @@ from accounts.identity import canonical_email
 from accounts.ipwhitelist import ip_allowed, parse_whitelist, stored_whitelist, typed_entries
 from accounts.models import Role, User
 from accounts.timezones import validate_timezone
-from controlpanel.kit.forms import PlainSelect, VersionField
+from controlpanel.kit.forms import VersionField
 from resellers.models import Reseller
 
 from .checks import groups_beyond_reach
@@ -81,7 +81,6 @@ class UserForm(forms.Form):
         queryset=Reseller.objects.all(),
         required=False,
         empty_label="None: not limited to one reseller",
-        widget=PlainSelect,
         help_text="A reseller's user sees only that reseller's records.",
     )
     timezone = forms.CharField(
@@ -336,7 +335,9 @@ class UserListFilterForm(forms.Form):
     role = forms.ChoiceField(label="Role", required=False, choices=[("", "Any role")])
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status")])
     group = forms.CharField(label="Group", required=False, max_length=20)
-    reseller = forms.ChoiceField(label="Reseller", required=False)
+    # Checked against the actor's resellers in clean_reseller: 200 of them as a
+    # ChoiceField's choices were normalised twice a request (field and widget).
+    reseller = forms.CharField(label="Reseller", required=False, max_length=40)
     sort = forms.ChoiceField(label="Sort", required=False)
     # The page: the rows after or before a boundary row (``KeysetPage``'s cursors), or the
     # last page; none of them: the first page.
@@ -353,20 +354,37 @@ class UserListFilterForm(forms.Form):
         self.fields["role"].choices += Role.choices
         self.fields["status"].choices += STATUS_CHOICES
         self.fields["sort"].choices = [(key, key) for key in SORTS]
-        self.resellers = {str(r.pk): r for r in reseller_filter_choices(actor)}
+        # ids and names only: 200 resellers as model instances cost more than the rest of
+        # the form (measured on the users list at 100,000 users)
+        names = list(reseller_filter_choices(actor).values_list("pk", "name"))
+        self.resellers = {str(pk): pk for pk, _ in names}
         reseller_choices = [("", "Any reseller")]
+        self.actor_sees_every_reseller = actor.reseller_id is None
         if actor.reseller_id is None:
             reseller_choices.append((NO_RESELLER, "No reseller"))
-        reseller_choices += [(pk, reseller.name) for pk, reseller in self.resellers.items()]
-        self.fields["reseller"].choices = reseller_choices
+        reseller_choices += [(str(pk), name) for pk, name in names]
+        self.reseller_choices = reseller_choices
         for name, message in FILTER_ERRORS.items():
             self.fields[name].error_messages["invalid_choice"] = message
+        self.fields["reseller"].error_messages["max_length"] = FILTER_ERRORS["reseller"] % {
+            "value": (data or {}).get("reseller", "")[:40]
+        }
         self.fields["group"].error_messages["max_length"] = FILTER_ERRORS["group"] % {
             "value": (data or {}).get("group", "")[:40]
         }
         self.fields["q"].error_messages["max_length"] = (
             f"Search for at most {SEARCH_MAX_LENGTH} characters."
         )
+
+    def clean_reseller(self) -> str:
+        value = self.cleaned_data["reseller"]
+        if (
+            value
+            and value not in self.resellers
+            and not (value == NO_RESELLER and self.actor_sees_every_reseller)
+        ):
+            raise forms.ValidationError(FILTER_ERRORS["reseller"], params={"value": value})
+        return value
 
     def clean_group(self) -> Group | None:
         """The group itself: one query by id (the choices are not listed up front, there

@@ -97,18 +97,25 @@ def user_list(
     role: str = "",
     status: str = "",
     group: Group | None = None,
-    reseller: Reseller | str | None = None,
+    reseller: Reseller | int | str | None = None,
     sort: str = DEFAULT_SORT,
 ) -> tuple[QuerySet[User], Seek]:
     """The users page's rows, and the keyset order to page them by: the actor's users,
-    narrowed by the filters given (``reseller`` a reseller or ``NO_RESELLER``), in the
+    narrowed by the filters given (``reseller`` a reseller, its id or ``NO_RESELLER``), in the
     order ``sort`` names (a key of ``SORTS``); reseller and groups loaded with the page
     (two queries per page, whatever the number of users: the reseller is joined to the
-    page's rows only)."""
+    page's rows only; each user's groups, by name, in ``group_list``)."""
     users = (
         users_visible_to(actor)
         .select_related("reseller")
-        .prefetch_related(Prefetch("access_groups", queryset=Group.objects.order_by("name")))
+        .prefetch_related(
+            # the names are all the list shows; a list, not a manager per row to read them
+            Prefetch(
+                "access_groups",
+                queryset=Group.objects.only("id", "name").order_by("name"),
+                to_attr="group_list",
+            )
+        )
     )
     seek = SORTS[sort]
     search = search.strip()

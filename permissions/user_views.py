@@ -26,14 +26,15 @@ from accounts.timezones import timezone_names
 from controlpanel.audit.refusals import call_service, call_service_on_form, refuse
 from controlpanel.kit.client_ip import client_ip
 from controlpanel.kit.declarations import requires
-from controlpanel.kit.keyset import KeysetPage
+from controlpanel.kit.keyset import KeysetPage, page_links
 from permissions.checks import may_edit_user, may_manage_user, may_manage_users, user_answers
 from permissions.forms import RuleEditForm, RuleForm, WhatIfForm
-from permissions.models import Group, Rule
+from permissions.models import Rule
 from permissions.resolver import resolve
 from permissions.rule_services import rule_update
 from permissions.selectors import (
     access_data,
+    group_names,
     groups_overview,
     permission_grid,
     user_access_page,
@@ -42,6 +43,7 @@ from permissions.views import add_rules_from_form
 
 from . import user_services as services
 from .user_forms import UserForm, UserListFilterForm, UserPasswordForm
+from .user_rows import user_rows
 from .user_selectors import user_list
 
 USERS_PER_PAGE = 25
@@ -97,6 +99,26 @@ def _options(choices, selected) -> str:
     return mark_safe(html)  # noqa: S308 (every value and label escaped above)
 
 
+# The group filter's options as last written, and the list of names they were written from
+# (``group_names`` hands out the same list while the groups have not changed).
+_GROUP_OPTIONS: dict[str, object] = {"names": None, "html": ""}
+
+
+def _group_options(selected) -> str:
+    """The group filter's options, ``selected`` (an id, or "" for any) marked: written once
+    per change of the groups, not per request (a thousand escaped names)."""
+    names = group_names()
+    if _GROUP_OPTIONS["names"] is not names:
+        _GROUP_OPTIONS["html"] = _options([("", "Any group"), *names], None)
+        _GROUP_OPTIONS["names"] = names
+    value = escape(str(selected))
+    return mark_safe(  # noqa: S308 (written by _options, the value escaped)
+        str(_GROUP_OPTIONS["html"]).replace(
+            f'<option value="{value}">', f'<option value="{value}" selected>', 1
+        )
+    )
+
+
 @requires("user", "read")
 @require_GET
 def user_list_view(request: HttpRequest) -> HttpResponse:
@@ -127,41 +149,25 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
             "options": {
                 "role": _options(filters.fields["role"].choices, current.get("role", "")),
                 "status": _options(filters.fields["status"].choices, current.get("status", "")),
-                "group": _options(
-                    [("", "Any group"), *Group.objects.order_by("name").values_list("pk", "name")],
-                    current.get("group", ""),
-                ),
-                "reseller": _options(
-                    filters.fields["reseller"].choices, current.get("reseller", "")
-                ),
+                "group": _group_options(current.get("group", "")),
+                "reseller": _options(filters.reseller_choices, current.get("reseller", "")),
             },
             "filtered": any(applied[name] for name in ("role", "status", "group", "reseller")),
             "headers": _sort_headers(filters, sort),
             "sort": sort,
-            "locked": locked_out_emails(person.email for person in people),
+            "rows": user_rows(
+                people,
+                actor_pk=request.user.pk,
+                locked=locked_out_emails(person.email for person in people),
+            ),
             "search": applied["search"],
             "count": count,
             "count_cap": USERS_COUNT_CAP,
-            "pages": _page_links(query, page),
+            "pages": page_links(reverse("user-list"), query, page),
             # the groups column is shown only to those who may read groups
             "groups": groups_overview() if request.access.can("group", "read") else None,
         },
     )
-
-
-def _page_links(query: str, page: KeysetPage) -> dict[str, str]:
-    """The URLs of the first, previous, next and last pages (empty where the link would
-    lead back here), each keeping the search, filters and sort."""
-    first = reverse("user-list") + (f"?{query}" if query else "")
-    then = f"{first}&" if query else f"{first}?"
-    return {
-        "first": first if page.has_previous() else "",
-        "previous": (
-            then + urlencode({"before": page.previous_cursor}) if page.has_previous() else ""
-        ),
-        "next": then + urlencode({"after": page.next_cursor}) if page.has_next() else "",
-        "last": f"{then}last=1" if page.has_next() else "",
-    }
 
 
 @cache

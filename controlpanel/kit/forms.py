@@ -4,12 +4,9 @@ version field for optimistic concurrency, a date input."""
 from __future__ import annotations
 
 import datetime
-from html import escape
 
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms.utils import flatatt
-from django.utils.safestring import mark_safe
 
 VERSION_MISSING = "The form lost track of which version you opened; reload the page."
 
@@ -38,32 +35,6 @@ class VersionField(forms.CharField):
         if parsed.tzinfo is None:
             raise ValidationError(VERSION_MISSING)
         return parsed
-
-
-class PlainSelect(forms.Select):
-    """A select whose options are written here with the standard library's escaping, not
-    with Django's template per option: a couple of hundred options (the resellers on the
-    user form) cost most of a page's time that way. The same markup; option groups fall
-    back to Django's rendering."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        chosen = set(self.format_value(value))
-        options = []
-        for option_value, label in self.choices:  # once: a model field's choices query
-            if isinstance(label, (list, tuple)):
-                return super().render(name, value, attrs, renderer)
-            option_value = "" if option_value is None else str(option_value)
-            selected = option_value in chosen
-            if selected and not self.allow_multiple_selected:
-                chosen = set()  # only the first match is selected, as Django does
-            options.append(
-                f'<option value="{escape(option_value)}"{" selected" if selected else ""}>'
-                f"{escape(str(label))}</option>"
-            )
-        attrs = self.build_attrs(self.attrs, attrs)
-        return mark_safe(  # noqa: S308 (flatatt escapes the attributes; the options above)
-            f'<select name="{escape(name)}"{flatatt(attrs)}>{"".join(options)}</select>'
-        )
 
 
 def add_service_error(form: forms.Form, error: Exception, field_map: dict | None = None):
@@ -100,3 +71,42 @@ def add_errors(form, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+BAD_PAGE_LINK = "This page link is not valid; the first page is shown instead."
+
+
+class KeysetPageForm(forms.Form):
+    """Which page of a keyset-paged list (``controlpanel.kit.keyset``) the query string
+    asks for: the rows after or before a cursor, or the last page. A cursor the list's
+    order did not write is named among the errors and the first page shown."""
+
+    after = forms.CharField(required=False, max_length=400)
+    before = forms.CharField(required=False, max_length=400)
+    last = forms.BooleanField(required=False)
+
+    def __init__(self, data, *, seek):
+        super().__init__(data)
+        self.seek = seek
+        for name in ("after", "before"):
+            self.fields[name].error_messages["max_length"] = BAD_PAGE_LINK
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("after", "before"):
+            if cleaned.get(name):
+                try:
+                    self.seek.read_cursor(cleaned[name])
+                except ValueError:
+                    self.add_error(name, BAD_PAGE_LINK)
+        return cleaned
+
+    def page(self) -> dict:
+        """``KeysetPage``'s keyword arguments: ``after``, ``before`` and ``last``."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "after": data.get("after") or "",
+            "before": "" if data.get("after") else data.get("before") or "",
+            "last": bool(data.get("last")) and not (data.get("after") or data.get("before")),
+        }

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db.models import Expression, F, Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.utils.http import urlencode
 
 SEEK_VALUE = "seek_value"  # the annotation each row carries for its own cursor
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -176,3 +177,21 @@ class KeysetPage:
 
 def _expression(value: str | Expression) -> Expression:
     return F(value) if isinstance(value, str) else value
+
+
+def page_links(base: str, query: str, page: KeysetPage, *, fragment: str = "") -> dict[str, str]:
+    """The URLs of the first, previous, next and last pages of ``page`` (empty where the
+    link would lead back here), each keeping ``query`` (the list's search, filters and
+    sort, already URL-encoded) and ending in ``fragment`` (``#members``, say)."""
+    first = base + (f"?{query}" if query else "")
+    then = f"{first}&" if query else f"{first}?"
+    return {
+        "first": first + fragment if page.has_previous() else "",
+        "previous": (
+            then + urlencode({"before": page.previous_cursor}) + fragment
+            if page.has_previous()
+            else ""
+        ),
+        "next": then + urlencode({"after": page.next_cursor}) + fragment if page.has_next() else "",
+        "last": f"{then}last=1{fragment}" if page.has_next() else "",
+    }

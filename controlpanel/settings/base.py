@@ -98,6 +98,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "controlpanel.urls"
 WSGI_APPLICATION = "controlpanel.wsgi.application"
 
+# Standard widgets written in Python, byte for byte as their templates (controlpanel.kit.widgets).
+FORM_RENDERER = "controlpanel.kit.widgets.PythonWidgetRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
