@@ -4,6 +4,7 @@ from django import template
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
+from ..group_rows import group_rows as _group_rows
 from ..resolver import access_of
 
 register = template.Library()
@@ -98,3 +99,9 @@ def grid_table(grid, grid_id: str, caption: str, compared: bool = False) -> str:
         html.append("</tr>")
     html.append("</tbody></table></div>")
     return mark_safe("".join(html))  # noqa: S308 (every label, source and id escaped above)
+
+
+@register.simple_tag
+def group_rows(groups) -> str:
+    """The groups table's rows (``permissions.group_rows``)."""
+    return _group_rows(groups)

@@ -52,3 +52,20 @@ def test_last_sign_in_in_the_current_time_zone_and_status_pills():
     invited.save()
     assert "✉ invited" in rows_for([invited]) and "never" in rows_for([invited])
     assert "✗ deactivated" in rows_for([UserFactory(is_active=False)])
+
+
+def test_group_rows_escape_and_say_granular_or_defaults():
+    from controlpanel.kit.areas import mask_of
+    from permissions.group_rows import group_rows
+
+    plain = GroupFactory(name="<b>Readers</b>", defaults=mask_of(["read", "update"]))
+    plain.rule_count, plain.allow_count, plain.member_count = 1, 0, 7
+    granular = GroupFactory(name="G", defaults=0)
+    granular.rule_count, granular.allow_count, granular.member_count = 2, 1, 0
+    nothing = GroupFactory(name="N", defaults=0)
+    nothing.rule_count = nothing.allow_count = nothing.member_count = 0
+    html = str(group_rows([plain, granular, nothing]))
+    assert "&lt;b&gt;Readers&lt;/b&gt;" in html and f"/settings/groups/{plain.pk}/" in html
+    assert '<span class="pill pill--ok">read</span> <span class="pill pill--ok">update</span>' in html
+    assert "<td>1</td><td>7</td>" in html and ">granular</span>" in html
+    assert '<span class="pill pill--no">none</span>' in html
