@@ -66,6 +66,7 @@ def test_group_rows_escape_and_say_granular_or_defaults():
     nothing.rule_count = nothing.allow_count = nothing.member_count = 0
     html = str(group_rows([plain, granular, nothing]))
     assert "&lt;b&gt;Readers&lt;/b&gt;" in html and f"/settings/groups/{plain.pk}/" in html
-    assert '<span class="pill pill--ok">read</span> <span class="pill pill--ok">update</span>' in html
+    pills = '<span class="pill pill--ok">read</span> <span class="pill pill--ok">update</span>'
+    assert pills in html
     assert "<td>1</td><td>7</td>" in html and ">granular</span>" in html
     assert '<span class="pill pill--no">none</span>' in html
