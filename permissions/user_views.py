@@ -470,6 +470,10 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
             }
     else:
         form = WhatIfForm()
+    # The what-if chooser lists every group (a thousand checkboxes, most of the page): it
+    # is written when asked for ("Choose groups to try…", or a what-if shown), not on
+    # every visit to the grid.
+    choosing = "what_if" in request.GET or "try" in request.GET
     return render(
         request,
         "settings/user_access.html",
@@ -479,7 +483,8 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
             "grid": grid,
             "form": form,
             "what_if": what_if,
-            "group_checkboxes": _checkboxes("groups", choices, chosen_ids),
+            "choosing": choosing,
+            "group_checkboxes": _checkboxes("groups", choices, chosen_ids) if choosing else "",
         },
     )
 

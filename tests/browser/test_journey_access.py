@@ -345,6 +345,7 @@ def test_what_if_preview_changes_the_grid_and_saves_nothing(
         "/api/cp/routing": {"create", "read", "update", "delete"},
         "/api/cp/carrier": {"read"},
     }
+    page.click("#what-if a:has-text('Choose groups to try')")
     what_if = page.locator("form.what-if")
     assert what_if.locator("label", has_text=staff_group.name).locator("input").is_checked()
     what_if.locator("label", has_text=staff_group.name).locator("input").uncheck()

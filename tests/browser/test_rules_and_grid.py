@@ -182,6 +182,7 @@ def test_the_what_if_grid_marks_the_cells_that_would_change(
     Rule.objects.create(group=billing, area="billing", actions=mask_of(["read", "update"]))
     sign_in(admin)
     page.goto(f"/settings/users/{staff.pk}/access/")
+    page.locator("#what-if").get_by_role("link", name="Choose groups to try…").click()
     what_if = page.locator("#what-if")
     what_if.get_by_label("Network Services Engineers").uncheck()
     what_if.get_by_label("Billing team").check()

@@ -52,7 +52,9 @@ NOT_GRANTED = "Not granted: no group and no own rule allows this action on this 
 
 
 def test_grid_shows_every_area_and_each_action(client_as, admin, staff):
-    body = client_as(admin).get(f"/settings/users/{staff.pk}/access/").content.decode()
+    body = (
+        client_as(admin).get(f"/settings/users/{staff.pk}/access/", {"try": "1"}).content.decode()
+    )
     for area in all_areas():
         assert f'<th scope="row">{area.label}<' in body
         assert area.api_path in body
@@ -253,7 +255,9 @@ def test_what_if_keeps_the_users_own_rules(client_as, admin, staff):
 
 
 def test_what_if_form_starts_from_the_current_groups(client_as, admin, staff, staff_group):
-    body = client_as(admin).get(f"/settings/users/{staff.pk}/access/").content.decode()
+    body = (
+        client_as(admin).get(f"/settings/users/{staff.pk}/access/", {"try": "1"}).content.decode()
+    )
     assert re.search(rf'value="{staff_group.pk}"[^>]*checked', body)
     assert 'method="get"' in body
 
@@ -319,7 +323,7 @@ def test_what_if_checks_the_current_groups_then_the_chosen_ones(
 
     other = GroupFactory(name="Billing team")
     client = client_as(admin)
-    page = client.get(f"/settings/users/{staff.pk}/access/").content.decode()
+    page = client.get(f"/settings/users/{staff.pk}/access/", {"try": "1"}).content.decode()
     assert f'value="{staff_group.pk}" checked' in page
     assert f'value="{other.pk}" checked' not in page
     chosen = client.get(
@@ -327,3 +331,13 @@ def test_what_if_checks_the_current_groups_then_the_chosen_ones(
     ).content.decode()
     assert f'value="{other.pk}" checked' in chosen
     assert f'value="{staff_group.pk}" checked' not in chosen
+
+
+def test_the_group_chooser_is_written_only_when_asked_for(client_as, admin, staff):
+    client = client_as(admin)
+    url = f"/settings/users/{staff.pk}/access/"
+    plain = client.get(url).content.decode()
+    assert 'form method="get" action="#what-if"' not in plain
+    assert 'href="?try=1#what-if"' in plain
+    chooser = client.get(url, {"try": "1"}).content.decode()
+    assert 'form method="get" action="#what-if"' in chooser and 'name="groups"' in chooser
