@@ -229,13 +229,18 @@ def access_review(request: HttpRequest) -> HttpResponse:
             per_page=REVIEW_PAGE_SIZE,
             **_review_page(request),
         )
+        totals = review.review_totals(
+            request.user, stale_days=stale_days, recount=request.GET.get("recount") == "1"
+        )
         context.update(
             stale_days=stale_days,
             cutoff=cutoff,
-            counts=review.review_counts(users, cutoff=cutoff),
+            counts=totals.counts,
+            totals=totals,
             page=page,
-            rows=list(review.summarize(page.object_list, cutoff=cutoff)),
-            page_query=_query_without(request, "page", "after", "before", "last"),
+            rows=review.summarize_page(page.object_list, cutoff=cutoff),
+            page_query=_query_without(request, "page", "after", "before", "last", "recount"),
+            counts_kept_minutes=int(review.COUNTS_KEPT_FOR.total_seconds() // 60),
             reviews=scoped(AccessReview.objects.all(), request.user)[:5],
         )
     context.update(

@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from accounts.models import new_access_stamp
 
 from .models import Group, Rule
+from .review_cache import forget_counts
 
 
 def _bump() -> dict:
@@ -58,3 +59,23 @@ def _membership_changed(sender, instance, action, reverse, pk_set, **kwargs):
             touch_users([instance.pk])
         else:
             touch_group_members([instance.pk])
+
+
+# --- The access review's cached totals (``permissions.review``) --------------------------
+
+# The user fields the review's totals count by. A save naming none of them (a password,
+# a name, a session or access version) leaves the totals as they were.
+_COUNTED_FIELDS = frozenset(
+    {"last_login", "role", "is_active", "ip_whitelist", "reseller", "reseller_id", "created_at"}
+)
+
+
+@receiver(post_save, sender=get_user_model())
+def _user_saved(sender, instance, created, update_fields=None, **kwargs):
+    if created or update_fields is None or _COUNTED_FIELDS & set(update_fields):
+        forget_counts()
+
+
+@receiver(post_delete, sender=get_user_model())
+def _user_deleted(sender, instance, **kwargs):
+    forget_counts()
