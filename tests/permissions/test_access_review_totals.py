@@ -68,9 +68,7 @@ def test_a_new_user_counts_once_committed(client_as, people, django_capture_on_c
     assert _count(client.get(PAGE), "users") == 4
 
 
-def test_a_sign_in_is_counted_once_committed(
-    client_as, people, django_capture_on_commit_callbacks
-):
+def test_a_sign_in_is_counted_once_committed(client_as, people, django_capture_on_commit_callbacks):
     client = client_as(people["admin"])
     assert _count(client.get(PAGE), "stale") == 2
     never = people["never"]
@@ -147,9 +145,7 @@ def test_page_rows_agree_with_the_one_resolver_cold_and_warm(people, django_asse
     Rule.objects.create(group=group, area="billing", actions=mask_of(["read", "update"]))
     people["stale"].access_groups.add(group)
     Rule.objects.create(user=people["never"], area="cdr", actions=mask_of(["read"]))
-    Rule.objects.create(
-        user=people["never"], area="user", actions=mask_of(["read"]), effect="deny"
-    )
+    Rule.objects.create(user=people["never"], area="user", actions=mask_of(["read"]), effect="deny")
     users = list(User.objects.order_by("email"))
     cutoff = review.stale_cutoff(90)
     expected = [row.area_letters for row in review.summarize(users, cutoff=cutoff)]
