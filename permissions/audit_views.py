@@ -243,11 +243,10 @@ def access_review(request: HttpRequest) -> HttpResponse:
             counts_kept_minutes=int(review.COUNTS_KEPT_FOR.total_seconds() // 60),
             reviews=scoped(AccessReview.objects.all(), request.user)[:5],
         )
+    schedule = review_schedule.status()  # carries the cadence: no second query for the form
     context.update(
-        schedule=review_schedule.status(),
-        schedule_form=ScheduleForm(
-            initial={"cadence_days": review_schedule.current().cadence_days}
-        ),
+        schedule=schedule,
+        schedule_form=ScheduleForm(initial={"cadence_days": schedule.cadence_days}),
     )
     return render(request, "audit/review.html", context)
 

@@ -439,10 +439,10 @@ def test_each_batch_costs_a_constant_number_of_queries(cast, django_assert_max_n
 
 
 # The page's queries once its totals and its users' permissions are in the cache: the
-# session, the signed-in user, the page of users, their group names, the schedule (two),
-# the past reviews. Counting the totals, resolving the page's users (memberships with their
+# session, the signed-in user, the page of users, their group names, the schedule, the
+# past reviews. Counting the totals, resolving the page's users (memberships with their
 # groups, rules) and checking their stamps before caching them add four when cold.
-WARM_PAGE_QUERIES = 7
+WARM_PAGE_QUERIES = 6
 COLD_PAGE_EXTRA = 4
 
 
