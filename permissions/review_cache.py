@@ -18,6 +18,9 @@ from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
+# Bump when the kept value's shape or meaning changes, so no release reads another's.
+COUNTS_CODE_VERSION = 1
+
 
 def _generation_key() -> str:
     settings_dict = connection.settings_dict
@@ -50,4 +53,4 @@ def counts_key(actor, stale_days: int) -> str | None:
         return None
     reseller = getattr(actor, "reseller_id", None)
     scope = "all" if actor is None or reseller is None else f"reseller-{reseller}"
-    return f"review-counts:{generation}:{scope}:{stale_days}"
+    return f"review-counts:{COUNTS_CODE_VERSION}:{generation}:{scope}:{stale_days}"
