@@ -54,7 +54,8 @@ def test_the_page_says_as_of_when_and_keeps_its_totals(client_as, people):
     UserFactory(email="quiet@example.com")  # inside the test's transaction: never commits
     kept = client.get(PAGE)
     assert _count(kept, "users") == 3
-    assert "kept for up to 5 minutes" in kept.text and "recount=1" in kept.text
+    assert "kept for up to 5 minutes" in kept.text and "alters them" in kept.text
+    assert "recount=1" in kept.text
     as_of = re.search(r'<time datetime="([^"]+)">', first.text).group(1)
     assert f'<time datetime="{as_of}">' in kept.text
     assert _count(client.get(PAGE, {"recount": "1"}), "users") == 4
@@ -77,6 +78,25 @@ def test_a_sign_in_is_counted_once_committed(client_as, people, django_capture_o
     page = client.get(PAGE)
     assert _count(page, "stale") == 1
     assert _count(page, "never logged in") == 0
+
+
+def test_a_sign_in_within_a_day_of_the_last_one_keeps_the_totals(
+    people, django_capture_on_commit_callbacks
+):
+    admin = people["admin"]  # signed in a day ago, less a few minutes
+    User.objects.filter(pk=admin.pk).update(last_login=_ago(1) + datetime.timedelta(minutes=5))
+    admin.refresh_from_db()
+    before = review.review_totals(None, stale_days=1)
+    assert before.counts["stale_count"] == 2
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        update_last_login(None, admin)
+    assert callbacks == []  # nothing to forget: no total moves
+    assert review.review_totals(None, stale_days=1).as_of == before.as_of
+    stale = people["stale"]  # last signed in 200 days ago: stale under every threshold here
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        update_last_login(None, stale)
+    assert len(callbacks) == 1
+    assert review.review_totals(None, stale_days=1).counts["stale_count"] == 1
 
 
 def test_a_deactivation_is_counted_once_committed(
