@@ -5,8 +5,9 @@ deactivating the stale users it finds.
 The review asks, it never decides: effective permissions come from the one resolver
 (``resolve_for`` over ``permissions.resolver.load_inputs``, the resolver's one loader, two
 queries per batch of users, so the cost per batch does not depend on how many users there
-are), and who a stale-user deactivation would keep comes from ``permissions.checks`` (the
-checks ``user_deactivate`` applies: may the actor manage this user, the last active
+are; the page's 50 users from its cache, ``effective_permissions_of``), and who a
+stale-user deactivation would keep comes from ``permissions.checks`` (the checks
+``user_deactivate`` applies: may the actor manage this user, the last active
 administrator).
 """
 
@@ -233,13 +234,14 @@ def review_counts(users: QuerySet[User], *, cutoff: datetime.datetime) -> dict[s
 
 # --- The review page's totals, cached -------------------------------------------------------
 #
-# Counting reads every user (the stale count moves with the clock, so no index answers it
-# alone): 55 ms at 100,000 users, more than the rest of the page. The page shows totals
-# kept for ``COUNTS_KEPT_FOR`` and says as of when. Every write that can change a total
-# (a user added, deleted or saved: a sign-in, a deactivation, a role, whitelist or
-# reseller change; the bulk writes call ``forget_counts`` themselves) starts a new
-# generation once it commits, so the next page counts again. Recording a review always
-# counts afresh.
+# Counting reads every user (most users match most flags, and the stale count moves with
+# the clock: an index would make the reading cheaper, never flat): 55 ms at 100,000 users,
+# more than the rest of the page. The page shows totals kept for ``COUNTS_KEPT_FOR`` and
+# says as of when. Every write that can change a total (a user added, deleted or saved: a
+# sign-in, unless the previous one was less than a day before; a deactivation; a role,
+# whitelist or reseller change; the bulk writes call ``forget_counts`` themselves) starts a
+# new generation once it commits (``permissions.review_cache``, ``permissions.signals``), so
+# the next page counts again. Recording a review always counts afresh.
 
 COUNTS_KEPT_FOR = datetime.timedelta(minutes=5)
 
