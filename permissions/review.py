@@ -41,7 +41,7 @@ from .resolver import (
     load_inputs,
     resolve_for,
 )
-from .review_cache import counts_key
+from .review_cache import keep_counts, read_counts
 
 logger = logging.getLogger(__name__)
 
@@ -259,18 +259,17 @@ def review_totals(actor, *, stale_days: int, recount: bool = False) -> Totals:
     and threshold, and forgotten by every write that can change them (``forget_counts``).
     ``recount``: count now whatever the cache holds. An unreachable cache counts now."""
     try:
-        key = counts_key(actor, stale_days)
-        kept = cache.get(key) if key is not None and not recount else None
+        slot, kept = read_counts(actor, stale_days)
     except Exception:
         logger.warning("Cache unreachable; counting the access review's totals now.")
-        key = kept = None
-    if isinstance(kept, tuple) and len(kept) == 2:
+        slot = kept = None
+    if not recount and isinstance(kept, tuple) and len(kept) == 2:
         return Totals(counts=kept[0], as_of=kept[1], kept=True)
     as_of = timezone.now()
     counts = review_counts(users_to_review(actor), cutoff=stale_cutoff(stale_days, as_of))
-    if key is not None:
+    if slot is not None:
         try:
-            cache.set(key, (counts, as_of), COUNTS_KEPT_FOR.total_seconds())
+            keep_counts(slot, (counts, as_of), COUNTS_KEPT_FOR.total_seconds())
         except Exception:
             logger.warning("Cache unreachable; the access review's totals were not kept.")
     return Totals(counts=counts, as_of=as_of, kept=False)

@@ -3,15 +3,17 @@ forgets them (``permissions.review.review_totals`` reads them; ``permissions.sig
 and the bulk user writes call ``forget_counts``). Kept apart from ``permissions.review``
 so the writes can import it without importing the review.
 
-The totals live under a *generation*: a random token in the cache, per database. A write
-replaces it once it commits, so every total counted before is never read again. A page
-reads the generation before it counts: if it counted from data a commit then changed,
-that commit replaced the generation its totals are kept under."""
+The totals are kept with a *generation*: a random token in the cache, per database. A
+write replaces it once it commits, so totals kept with an earlier one are never read
+again. A page reads the generation (with the kept totals, in one cache read) before it
+counts: if it counted from data a commit then changed, that commit replaced the
+generation its totals are kept with."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -41,16 +43,35 @@ def forget_counts() -> None:
     transaction.on_commit(_new_generation)
 
 
-def counts_key(actor, stale_days: int) -> str | None:
-    """The cache key of the totals ``actor`` sees at this threshold, in the current
-    generation (started now when there is none); None when the cache cannot keep one.
-    May raise if the cache is unreachable."""
-    generation = cache.get(_generation_key())
-    if generation is None:
-        cache.add(_generation_key(), secrets.token_hex(8), None)
-        generation = cache.get(_generation_key())
-    if generation is None:
-        return None
+@dataclass(frozen=True)
+class Slot:
+    """Where one scope's and threshold's totals are kept, and the generation a page read
+    before counting (its totals are kept under it)."""
+
+    key: str
+    generation: str | None
+
+
+def read_counts(actor, stale_days: int) -> tuple[Slot, object | None]:
+    """The totals ``actor`` sees at this threshold as kept in the current generation
+    (started now when there is none), or None; one cache read. May raise if the cache
+    is unreachable."""
     reseller = getattr(actor, "reseller_id", None)
     scope = "all" if actor is None or reseller is None else f"reseller-{reseller}"
-    return f"review-counts:{COUNTS_CODE_VERSION}:{generation}:{scope}:{stale_days}"
+    key = f"review-counts:{COUNTS_CODE_VERSION}:{scope}:{stale_days}"
+    found = cache.get_many([_generation_key(), key])
+    generation = found.get(_generation_key())
+    if generation is None:
+        cache.add(_generation_key(), secrets.token_hex(8), None)
+        return Slot(key, cache.get(_generation_key())), None
+    kept = found.get(key)
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == generation:
+        return Slot(key, generation), kept[1]
+    return Slot(key, generation), None
+
+
+def keep_counts(slot: Slot, value, seconds: float) -> None:
+    """Keep ``value`` under the generation ``slot`` was read in: if a write has replaced it
+    since, nobody will read it. May raise if the cache is unreachable."""
+    if slot.generation is not None:
+        cache.set(slot.key, (slot.generation, value), seconds)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from controlpanel.kit.areas import mask_of
-from permissions import review
+from permissions import review, review_cache
 from permissions.models import AccessReview, Rule
 from permissions.resolver import effective_permissions, effective_permissions_of
 from permissions.user_services import user_deactivate, users_bulk_update
@@ -155,9 +155,20 @@ def test_an_unreachable_cache_counts_now(people, monkeypatch):
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(cache, "get", broken)
+    for method in ("get", "get_many", "set", "add"):
+        monkeypatch.setattr(cache, method, broken)
     totals = review.review_totals(None, stale_days=90)
     assert totals.counts["users_count"] == 3 and not totals.kept
+
+
+def test_totals_counted_before_a_commit_are_never_read(people):
+    slot, kept = review_cache.read_counts(None, 90)  # a page reads the generation...
+    assert kept is None
+    review_cache._new_generation()  # ...a write commits meanwhile...
+    review_cache.keep_counts(slot, ({"users_count": 1}, timezone.now()), 300)  # ...it keeps
+    assert review_cache.read_counts(None, 90)[1] is None
+    assert review.review_totals(None, stale_days=90).counts["users_count"] == 3
+    assert review.review_totals(None, stale_days=90).kept
 
 
 def test_page_rows_agree_with_the_one_resolver_cold_and_warm(people, django_assert_num_queries):
