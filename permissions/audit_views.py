@@ -229,20 +229,24 @@ def access_review(request: HttpRequest) -> HttpResponse:
             per_page=REVIEW_PAGE_SIZE,
             **_review_page(request),
         )
+        totals = review.review_totals(
+            request.user, stale_days=stale_days, recount=request.GET.get("recount") == "1"
+        )
         context.update(
             stale_days=stale_days,
             cutoff=cutoff,
-            counts=review.review_counts(users, cutoff=cutoff),
+            counts=totals.counts,
+            totals=totals,
             page=page,
-            rows=list(review.summarize(page.object_list, cutoff=cutoff)),
-            page_query=_query_without(request, "page", "after", "before", "last"),
+            rows=review.summarize_page(page.object_list, cutoff=cutoff),
+            page_query=_query_without(request, "page", "after", "before", "last", "recount"),
+            counts_kept_minutes=int(review.COUNTS_KEPT_FOR.total_seconds() // 60),
             reviews=scoped(AccessReview.objects.all(), request.user)[:5],
         )
+    schedule = review_schedule.status()  # carries the cadence: no second query for the form
     context.update(
-        schedule=review_schedule.status(),
-        schedule_form=ScheduleForm(
-            initial={"cadence_days": review_schedule.current().cadence_days}
-        ),
+        schedule=schedule,
+        schedule_form=ScheduleForm(initial={"cadence_days": schedule.cadence_days}),
     )
     return render(request, "audit/review.html", context)
 

@@ -35,6 +35,7 @@ from permissions.checks import (
 )
 from permissions.models import Effect, Group, Rule
 from permissions.resolver import GroupData
+from permissions.review_cache import forget_counts
 from permissions.rule_services import rule_create, rule_delete, rule_set
 from permissions.selectors import access_data
 from permissions.signals import touch_users
@@ -85,6 +86,7 @@ def users_bulk_update(*, users: list[User], changed: dict[int, set[str]]) -> Non
         user.updated_at = now
     User.objects.bulk_update(users, sorted(columns))
     touch_users([user.pk for user in users])
+    forget_counts()  # bulk_update sends no post_save
 
 
 # --- Helpers ---------------------------------------------------------------------------

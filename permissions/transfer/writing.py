@@ -26,6 +26,7 @@ from permissions.user_services import users_bulk_update
 from resellers.models import Reseller
 
 from ..models import Group, Rule
+from ..review_cache import forget_counts
 from ..signals import touch_group_members
 from .reading import KINDS, ImportRefused
 from .validation import Document, GroupSpec, ResellerSpec, RuleSpec, UserSpec
@@ -463,6 +464,7 @@ def _create_users(items: list[Pending], groups, resellers, batch_size: int) -> N
             user.set_unusable_password()  # passwords never come from the file
             users.append(user)
         User.objects.bulk_create(users)
+        forget_counts()  # bulk_create sends no post_save
         memberships = []
         rules = _RuleChanges()
         for user, item in zip(users, batch, strict=True):
