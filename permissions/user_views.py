@@ -134,7 +134,7 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
         count = users.order_by()[: USERS_COUNT_CAP + 1].count()
     people = list(page.object_list)
     # The row's Edit and Password links: the services' answer, for the page's users only.
-    answers = may_manage_users(request.user, people, action="update")
+    answers = may_manage_users(request.user, people, action="update", access=request.access)
     for person in people:
         person.edit_answer = answers[person.pk]
     current = filters.query()
