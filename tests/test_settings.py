@@ -55,7 +55,7 @@ def test_database_and_cache_urls_switch_to_postgres_and_redis():
     )
     assert out.returncode == 0, out.stderr
     assert "postgresql" in out.stdout and "panel" in out.stdout
-    assert "redis.RedisCache" in out.stdout
+    assert "controlpanel.kit.cache.RedisCache" in out.stdout  # Django's, keeping its client
 
 
 def test_debug_only_when_asked():

@@ -124,6 +124,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://controlpanel")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # the same backend, keeping its Redis client object (controlpanel.kit.cache)
+    CACHES["default"]["BACKEND"] = "controlpanel.kit.cache.RedisCache"
 
 _email = env.email("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]

@@ -105,3 +105,32 @@ def grid_table(grid, grid_id: str, caption: str, compared: bool = False) -> str:
 def group_rows(groups) -> str:
     """The groups table's rows (``permissions.group_rows``)."""
     return _group_rows(groups)
+
+
+@register.simple_tag(takes_context=True)
+def nav_links(context) -> str:
+    """The main navigation's links after the dashboard: the business areas the user may
+    read, then the settings areas under a "Settings" heading, then the other pages
+    (``permissions.context_processors``), the current page marked. Written here: every page
+    pays for the navigation, and a template loop over the areas twice was a good part of a
+    small page's rendering."""
+    path = context["request"].path
+
+    def link(url: str, label: str, badge: str = "") -> str:
+        current = ' aria-current="page"' if path == url else ""
+        badge_html = f' <span class="pill pill--warn">{escape(badge)}</span>' if badge else ""
+        return f'<a href="{escape(url)}"{current}>{escape(label)}{badge_html}</a>'
+
+    areas = context.get("nav_areas") or []
+    business = [
+        link(item["url"], item["area"].label) for item in areas if not item["area"].settings_area
+    ]
+    settings_links = [
+        link(item["url"], item["area"].label) for item in areas if item["area"].settings_area
+    ]
+    if settings_links:
+        settings_links.insert(0, '<span class="nav-heading">Settings</span>')
+    pages = [
+        link(item["url"], item["label"], item["badge"]) for item in context.get("nav_pages") or []
+    ]
+    return mark_safe("\n".join([*business, *settings_links, *pages]))  # noqa: S308 (escaped above)

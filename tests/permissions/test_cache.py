@@ -143,15 +143,17 @@ def test_cache_outage_falls_back_to_the_database(member, granular):
     assert not access.can("customer", "read")
 
 
-@override_settings(
-    CACHES={
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-        }
-    }
+@pytest.mark.parametrize(
+    "backend", ["django.core.cache.backends.redis.RedisCache", "controlpanel.kit.cache.RedisCache"]
 )
-def test_an_unreachable_redis_resolves_from_the_database_without_granting(granular):
+def test_an_unreachable_redis_resolves_from_the_database_without_granting(granular, backend):
+    with override_settings(
+        CACHES={"default": {"BACKEND": backend, "LOCATION": "redis://127.0.0.1:1/0"}}
+    ):
+        _resolves_without_granting(granular)
+
+
+def _resolves_without_granting(granular):
     user = UserFactory(groups=[granular])
     access = effective_permissions(fresh(user))
     assert access.can("customer", "read")
