@@ -10,6 +10,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
+from html import escape
 from operator import or_
 
 from django.core.exceptions import FieldDoesNotExist
@@ -18,7 +19,6 @@ from django.db.models import Model, Q, QuerySet
 from django.template.defaultfilters import linebreaksbr
 from django.urls import NoReverseMatch
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from controlpanel.kit.urls import row_url as url_maker
@@ -41,7 +41,10 @@ class Cell:
         per cell: a list's cells are most of its page."""
         if self.url:
             return mark_safe(f'<a href="{escape(self.url)}">{escape(self.text)}</a>')  # noqa: S308
-        return linebreaksbr(self.text, autoescape=True)
+        text = str(self.text)
+        if "\n" in text or "\r" in text:
+            return linebreaksbr(text, autoescape=True)
+        return mark_safe(escape(text))  # noqa: S308 (escaped; no line to break)
 
 
 @dataclass(frozen=True)
