@@ -61,6 +61,25 @@ def _with_status(users: QuerySet[User], status: str) -> QuerySet[User]:
     raise ValueError(f"unknown status {status!r}")
 
 
+# A group's members are first asked for by id, at most this many (the membership's
+# (group, user) index, read alone). Fewer: the page is sorted from those ids. As many: the
+# group is large, its members are dense in any order, and walking the order's index stops
+# after a page of them. Walking the order for a small group reads most of the table: at
+# 1,000,000 users a group of 300 took 1.2 s.
+MEMBERS_FEW = 2000
+
+
+def in_group(users: QuerySet[User], group: Group) -> tuple[QuerySet[User], bool]:
+    """``users`` narrowed to the group's members, and whether they are a few known ids
+    (then page them with ``Seek.unindexed``). A subquery on the membership's group index,
+    no join: a user is listed once."""
+    memberships = group.members.through.objects.filter(group=group).order_by()
+    ids = list(memberships.values_list("user_id", flat=True)[: MEMBERS_FEW + 1])
+    if len(ids) <= MEMBERS_FEW:
+        return users.filter(pk__in=ids), True
+    return users.filter(pk__in=memberships.values("user_id")), False
+
+
 def _search(users: QuerySet[User], term: str) -> tuple[QuerySet[User], bool]:
     """Users whose e-mail, name or one of whose groups' names contains ``term``.
 
@@ -128,10 +147,9 @@ def user_list(
     if status:
         users = _with_status(users, status)
     if group is not None:
-        # A subquery on the membership's group index, no join: a user is listed once.
-        users = users.filter(
-            pk__in=group.members.through.objects.filter(group=group).values("user_id")
-        )
+        users, few = in_group(users, group)
+        if few:
+            seek = seek.unindexed()
     if reseller == NO_RESELLER:
         users = users.filter(reseller__isnull=True)
     elif reseller is not None:

@@ -85,3 +85,32 @@ def test_group_names_follow_creates_renames_and_deletes():
     assert [name for _, name in group_names()] == ["Beta", "Gamma"]
     second.delete()
     assert group_names() == [(first.pk, "Gamma")]
+
+
+def test_a_large_group_walks_the_email_order_and_pages_the_same(
+    client_as, admin, big_group, monkeypatch
+):
+    from permissions import user_selectors
+
+    client = client_as(admin)
+    url = f"/settings/groups/{big_group.pk}/"
+    few = [member_emails(client.get(url).content.decode())]
+    monkeypatch.setattr(user_selectors, "MEMBERS_FEW", 2)  # 7 members: "many"
+    many = [member_emails(client.get(url).content.decode())]
+    assert few == many == [["m0@example.com", "m1@example.com", "m2@example.com"]]
+    assert member_emails(client.get(url, {"last": "1"}).content.decode())[-1] == "m6@example.com"
+
+
+def test_the_users_list_filtered_by_a_small_or_large_group_lists_the_same(
+    client_as, admin, big_group, monkeypatch
+):
+    from permissions import user_selectors
+
+    def emails(response):
+        return re.findall(r"users-table__email\">(m\d+@example\.com)<", response.content.decode())
+
+    client = client_as(admin)
+    few = emails(client.get("/settings/users/", {"group": big_group.pk}))
+    monkeypatch.setattr(user_selectors, "MEMBERS_FEW", 2)
+    assert emails(client.get("/settings/users/", {"group": big_group.pk})) == few
+    assert few == [f"m{n}@example.com" for n in range(7)]
