@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.forms import Field
 
 from accounts.identity import canonical_email, identity_key
 from accounts.ipwhitelist import parse_whitelist
 from accounts.models import Role
 from controlpanel.kit.areas import ACTION_BITS, ACTIONS, ALL_ACTIONS_MASK, area_keys, is_area
+from controlpanel.kit.bulk import insert_rows
 from permissions.user_forms import UserForm
 from resellers.models import Reseller
 
@@ -164,6 +166,65 @@ def _blank_or_wrong(value) -> str:
         if isinstance(value, str)
         else f"expected a string, got {describe(value)}"
     )
+
+
+class SeenEmails:
+    """The users' e-mail addresses seen so far, by identity, to find one that repeats:
+    kept in a temporary table of the database rather than in memory, which would grow
+    with the number of users (a million addresses took more memory than the rest of
+    the import). Rows go in a few thousand at a time (``COPY`` on PostgreSQL) and one
+    grouping query at the end finds the repeats, wherever they are in the file. Use as
+    a context manager, inside which the table lives (a savepoint around it: it is
+    gone as well when reading fails)."""
+
+    TABLE = "import_access_seen_emails"
+    FLUSH = 5000
+
+    def __init__(self):
+        self._rows: list[tuple[str, int, str]] = []
+        self._atomic = None
+
+    def __enter__(self) -> SeenEmails:
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {self.TABLE} "
+                "(identity text NOT NULL, place integer NOT NULL, shown text NOT NULL)"
+            )
+        return self
+
+    def __exit__(self, kind, error, trace):
+        try:
+            if kind is None:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"DROP TABLE {self.TABLE}")
+        finally:
+            self._atomic.__exit__(kind, error, trace)  # on an error, rolls the table back
+
+    def add(self, identity: str, index: int, shown: str) -> None:
+        self._rows.append((identity, index, shown))
+        if len(self._rows) >= self.FLUSH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            insert_rows(self.TABLE, ("identity", "place", "shown"), self._rows)
+            self._rows = []
+
+    def repeats(self) -> list[tuple[int, str, int]]:
+        """(index, address as written, index of its first appearance) of every user
+        whose address an earlier user of the file already has, in the file's order."""
+        self._flush()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT seen.place, seen.shown, firsts.first FROM import_access_seen_emails seen "
+                "JOIN (SELECT identity, MIN(place) AS first FROM import_access_seen_emails "
+                "GROUP BY identity HAVING COUNT(*) > 1) firsts "
+                "ON firsts.identity = seen.identity "
+                "WHERE seen.place > firsts.first ORDER BY seen.place"
+            )
+            return cursor.fetchall()
 
 
 class Validator:
@@ -416,8 +477,9 @@ class Validator:
                 self.group_specs.append(GroupSpec(place, name, defaults, rules))
 
     def start_users(self) -> None:
-        self._emails: dict[str, int] = {}  # identity key -> first index
-        self._administrators_in_file: dict[str, tuple[str, str]] = {}  # email -> place, role
+        # The file's users who are active administrators now (email -> place, role),
+        # needed only while no user of the file keeps an administrator on its own.
+        self._administrators_in_file: dict[str, tuple[str, str]] = {}
         self._file_has_administrator = False
         self.user_count = 0
 
@@ -426,23 +488,23 @@ class Validator:
             self._where = (_USERS, 1, -1)
             self.list(value, "users")
             return
-        for index, item in enumerate(value):
-            # E-mails are compared by identity, like the login does (accounts.identity).
-            email = item.get("email") if isinstance(item, dict) else None
-            if isinstance(email, str) and (folded := identity_key(email)):
-                first = self._emails.setdefault(folded, index)
-                if first != index:
-                    self._where = (_USERS, 0, index)
-                    self.error(
-                        f"users[{index}].email",
-                        f"'{item['email'].strip()}' is also users[{first}].email; "
-                        "each appears once",
-                    )
-            self._where = (_USERS, 1, index)
-            if (spec := self.user(item, f"users[{index}]")) is not None:
-                self._note_administrator(spec)
-            self.user_count += 1
-            tick()
+        with SeenEmails() as seen:
+            for index, item in enumerate(value):
+                # E-mails are compared by identity, like the login does (accounts.identity).
+                email = item.get("email") if isinstance(item, dict) else None
+                if isinstance(email, str) and (folded := identity_key(email)):
+                    seen.add(folded, index, email.strip())
+                self._where = (_USERS, 1, index)
+                if (spec := self.user(item, f"users[{index}]")) is not None:
+                    self._note_administrator(spec)
+                self.user_count += 1
+                tick()
+            for index, shown, first in seen.repeats():
+                self._where = (_USERS, 0, index)
+                self.error(
+                    f"users[{index}].email",
+                    f"'{shown}' is also users[{first}].email; each appears once",
+                )
 
     def user(self, item, place) -> UserSpec | None:
         hints = {"password": CREDENTIALS_HINT}
@@ -564,10 +626,13 @@ class Validator:
         return name if self._known("resellers", name, place) else _INVALID
 
     def _note_administrator(self, spec: UserSpec) -> None:
-        if spec.email in self.facts.active_administrators:
-            self._administrators_in_file[spec.email] = (spec.place, spec.role)
+        if self._file_has_administrator:
+            return  # the file keeps an administrator: nothing more to note
         if spec.role == Role.ADMINISTRATOR and spec.active:
             self._file_has_administrator = True
+            self._administrators_in_file = {}
+        elif spec.email in self.facts.active_administrators:
+            self._administrators_in_file[spec.email] = (spec.place, spec.role)
 
     def keeps_an_administrator(self) -> None:
         current = self.facts.active_administrators
