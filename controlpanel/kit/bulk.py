@@ -94,19 +94,16 @@ def insert_new(model, rows: Sequence[dict], *, using: str | None = None) -> list
     for field in fields:
         held = isinstance(field, _AS_HELD)
         plans.append((field.attname, None if held else field))
-    constant = {}  # defaults that are not callables, and the timestamps: worked out once
+    constant = {}  # every default but a callable one: worked out once
+    stamps = {}  # auto_now and auto_now_add: the current time, whatever the row says
+    drawn = []  # fields whose default is a callable, called per row
     for field in fields:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            constant[field.attname] = now
-        elif field.has_default() and not callable(field.default):
-            constant[field.attname] = field.get_default()
-        elif not field.has_default() and field.null:
-            constant[field.attname] = None
-    drawn = [
-        field
-        for field in fields
-        if field.attname not in constant and field.has_default()  # callables, per row
-    ]
+            stamps[field.attname] = now
+        elif field.has_default() and callable(field.default):
+            drawn.append(field)
+        else:
+            constant[field.attname] = field.get_default()  # as model(**row) would have it
     table = model._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -117,16 +114,13 @@ def insert_new(model, rows: Sequence[dict], *, using: str | None = None) -> list
 
     def values():
         for new_id, row in zip(ids, rows, strict=True):
-            full = {**constant, **row}
+            full = {**constant, **row, **stamps}
             for field in drawn:
                 if field.attname not in row:
                     full[field.attname] = field.get_default()
             out = [new_id]
             for name, field in plans:
-                try:
-                    value = full[name]
-                except KeyError:
-                    raise ValueError(f"{model.__name__}.{name}: no value and no default") from None
+                value = full[name]
                 out.append(value if field is None else field.get_db_prep_save(value, connection))
             yield out
 

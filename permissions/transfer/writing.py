@@ -481,21 +481,20 @@ def _create_users(items: list[Pending], groups, resellers, batch_size: int) -> N
         # memberships and rules go in at COPY speed.
         insert_values(Membership, ("user_id", "group_id"), memberships)
         insert_values(Rule, ("user_id", "area", "effect", "actions"), rules)
-        audit.record_many(
-            [
-                audit.entry_for(
-                    audit.Action.CREATE,
-                    actor_label=ACTOR,
-                    object_type=object_type,
-                    object_id=str(user_id),
+        audit.record_plain(
+            audit.Action.CREATE,
+            actor_label=ACTOR,
+            object_type=object_type,
+            rows=[
+                (
+                    user_id,
                     # what the entry of a User object would say: its own reseller
-                    reseller=_user_reseller(item.spec, resellers),
-                    message=f"Created user {item.spec.email}.",
-                    changes=_new_user_changes(item.spec),
-                    plain_changes=True,
+                    _user_reseller(item.spec, resellers),
+                    f"Created user {item.spec.email}.",
+                    _new_user_changes(item.spec),
                 )
                 for user_id, item in zip(ids, batch, strict=True)
-            ]
+            ],
         )
 
 

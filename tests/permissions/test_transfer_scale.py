@@ -6,7 +6,7 @@ import json
 import tracemalloc
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from accounts.models import User
 from controlpanel.audit.models import AuditEntry
@@ -14,6 +14,7 @@ from controlpanel.kit.areas import mask_of
 from permissions import transfer
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions
+from permissions.transfer.validation import SeenEmails
 from resellers.models import Reseller
 from tests.factories import GroupFactory, RuleFactory, UserFactory
 
@@ -280,3 +281,41 @@ def test_checking_a_large_file_streams_it_in_bounded_memory(tmp_path):
     # addresses seen are kept, to find repeats), where reading the file whole would grow
     # it by several times the file's size.
     assert large_peak - small_peak < large_size - small_size
+
+
+def test_repeated_addresses_far_apart_are_found_whatever_batch_they_were_kept_in(
+    admin, monkeypatch
+):
+    # The addresses seen go to a temporary table a few rows at a time (here 7); a repeat
+    # is found however far from its first appearance, by identity (case, spaces).
+    monkeypatch.setattr(SeenEmails, "FLUSH", 7)
+    users = many_users(50)
+    users[30]["email"] = "user00010@example.com"
+    users[45]["email"] = " User00002@EXAMPLE.com "
+    users[46]["email"] = "user00002@example.com"
+    rows = database_rows()
+    with pytest.raises(transfer.ImportRefused) as refused:
+        transfer.import_access(json.dumps({"groups": GROUPS, "users": users}))
+    assert refused.value.errors == [
+        "users[30].email: 'user00010@example.com' is also users[10].email; each appears once",
+        "users[45].email: 'User00002@EXAMPLE.com' is also users[2].email; each appears once",
+        "users[46].email: 'user00002@example.com' is also users[2].email; each appears once",
+    ]
+    assert database_rows() == rows
+
+
+def test_the_table_of_addresses_is_gone_after_a_check_even_a_failed_one(admin):
+    broken = '{"groups": [], "users": [{"email": "a@example.com"}, {"email": ]}'
+    for _ in range(2):
+        with pytest.raises(transfer.ImportRefused):
+            transfer.validate(broken, transfer.load_facts())
+    good = json.dumps({"users": [{"email": "a@example.com"}, {"email": "A@example.com"}]})
+    for _ in range(2):  # the table is made anew each time: no "already exists"
+        with pytest.raises(transfer.ImportRefused) as refused:
+            transfer.validate(good, transfer.load_facts())
+        assert refused.value.errors == [
+            "users[1].email: 'A@example.com' is also users[0].email; each appears once"
+        ]
+    with connection.cursor() as cursor:
+        tables = connection.introspection.table_names(cursor)
+    assert SeenEmails.TABLE not in tables
