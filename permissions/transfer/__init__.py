@@ -79,8 +79,12 @@ def load_facts(*, lock: bool = False) -> DatabaseFacts:
         reseller_names=frozenset(
             n.lower() for n in Reseller.objects.values_list("name", flat=True)
         ),
-        active_administrators=frozenset(
-            e.lower() for e in administrators.values_list("email", flat=True)
+        # Counted, not kept (a million-user panel may have tens of thousands): the check
+        # asks the database about the file's administrators only when it must.
+        active_administrators=(
+            sum(1 for _pk in administrators.values_list("pk", flat=True).iterator())
+            if lock
+            else administrators.count()
         ),
     )
 

@@ -14,9 +14,9 @@ from controlpanel.kit.areas import mask_of
 from permissions import transfer
 from permissions.models import Group, Rule
 from permissions.resolver import effective_permissions
-from permissions.transfer.validation import SeenEmails
+from permissions.transfer.validation import NO_ADMINISTRATOR_LEFT, SeenEmails
 from resellers.models import Reseller
-from tests.factories import GroupFactory, RuleFactory, UserFactory
+from tests.factories import AdminFactory, GroupFactory, RuleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -322,3 +322,24 @@ def test_the_table_of_addresses_is_gone_after_a_check_even_a_failed_one(admin):
     with connection.cursor() as cursor:
         tables = connection.introspection.table_names(cursor)
     assert SeenEmails.TABLE not in tables
+
+
+def test_a_file_leaving_no_administrator_is_refused_at_each_of_theirs(admin, monkeypatch):
+    # The administrators are looked up in the database from the check's table of
+    # addresses (not kept in memory), a few rows at a time here.
+    monkeypatch.setattr(SeenEmails, "FLUSH", 2)
+    AdminFactory(email="second@example.com")
+    users = many_users(9)  # all "role": "user"
+    users.insert(3, {"email": admin.email.upper(), "role": "user"})
+    users.append({"email": "second@example.com", "active": False})
+    with pytest.raises(transfer.ImportRefused) as refused:
+        transfer.validate(
+            json.dumps({"groups": GROUPS, "users": users}), transfer.load_facts(lock=True)
+        )
+    assert refused.value.errors == [
+        f"users[3].role: {NO_ADMINISTRATOR_LEFT}",
+        f"users[10].active: {NO_ADMINISTRATOR_LEFT}",
+    ]
+    # one of them not in the file stays an administrator: accepted
+    accepted = json.dumps({"groups": GROUPS, "users": users[:-1]})
+    assert transfer.validate(accepted, transfer.load_facts()).user_count == 10
