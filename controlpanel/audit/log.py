@@ -177,6 +177,75 @@ def record_many(entries: list[AuditEntry]) -> None:
         logger.info("%s wrote %d audit entries", entries[0].actor_label, len(entries))
 
 
+def record_plain(
+    action: str,
+    *,
+    actor_label: str,
+    object_type: str,
+    rows: list[tuple[object, int | None, str, dict]],
+) -> None:
+    """Many entries by no signed-in actor (a command: ``actor_label``) about objects of
+    one type, from plain values: ``(object id, reseller id, message, changes)`` each, the
+    changes already plain JSON. The same rows as ``record_many`` of ``entry_for(action,
+    actor_label=..., object_type=..., object_id=..., reseller=..., message=...,
+    changes=..., plain_changes=True)``, without a model instance per entry (a bulk import
+    audits every user it creates). Every entry of one call has the same time."""
+    if connection.vendor != "postgresql" or not rows:
+        record_many(
+            [
+                entry_for(
+                    action,
+                    actor_label=actor_label,
+                    object_type=object_type,
+                    object_id=object_id,
+                    reseller=reseller_id,
+                    message=message,
+                    changes=changes,
+                    plain_changes=True,
+                )
+                for object_id, reseller_id, message, changes in rows
+            ]
+        )
+        return
+    label = (actor_label or "system")[:254]
+    object_type = object_type[:64]
+    changes_field = AuditEntry._meta.get_field("changes")
+    at = timezone.now()
+    insert_values(
+        AuditEntry,
+        (
+            "at",
+            "actor_id",
+            "actor_label",
+            "address",
+            "action",
+            "object_type",
+            "object_id",
+            "message",
+            "changes",
+            "reseller_id",
+        ),
+        (
+            (
+                at,
+                None,
+                label,
+                None,
+                action,
+                object_type,
+                str(object_id)[:64],
+                message,
+                changes_field.get_db_prep_save(
+                    {k: v for k, v in changes.items() if not _is_secret(k)}, connection
+                ),
+                reseller_id,
+            )
+            for object_id, reseller_id, message, changes in rows
+        ),
+    )
+    logger.info("%s wrote %d audit entries", label, len(rows))
+
+
 def entry_for(
     action: str,
     *,

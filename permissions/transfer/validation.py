@@ -11,13 +11,16 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.forms import Field
 
 from accounts.identity import canonical_email, identity_key
 from accounts.ipwhitelist import parse_whitelist
 from accounts.models import Role
 from controlpanel.kit.areas import ACTION_BITS, ACTIONS, ALL_ACTIONS_MASK, area_keys, is_area
+from controlpanel.kit.bulk import insert_rows
 from permissions.user_forms import UserForm
 from resellers.models import Reseller
 
@@ -116,7 +119,7 @@ class DatabaseFacts:
 
     group_names: frozenset[str] = frozenset()
     reseller_names: frozenset[str] = frozenset()
-    active_administrators: frozenset[str] = frozenset()
+    active_administrators: int = 0  # how many; their addresses stay in the database
 
 
 def describe(value) -> str:
@@ -164,6 +167,93 @@ def _blank_or_wrong(value) -> str:
         if isinstance(value, str)
         else f"expected a string, got {describe(value)}"
     )
+
+
+class SeenEmails:
+    """The users' e-mail addresses seen so far, by identity, to find one that repeats:
+    kept in a temporary table of the database rather than in memory, which would grow
+    with the number of users (a million addresses took more memory than the rest of
+    the import). Rows go in a few thousand at a time (``COPY`` on PostgreSQL) and one
+    grouping query at the end finds the repeats, wherever they are in the file. Use as
+    a context manager, inside which the table lives (a savepoint around it: it is
+    gone as well when reading fails)."""
+
+    TABLE = "import_access_seen_emails"
+    FLUSH = 5000
+
+    def __init__(self):
+        self._rows: list[tuple[str, int, str]] = []
+        self._atomic = None
+
+    def __enter__(self) -> SeenEmails:
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {self.TABLE} "
+                "(identity text NOT NULL, place integer NOT NULL, shown text NOT NULL,"
+                " email text NULL, role text NULL)"
+            )
+        return self
+
+    def __exit__(self, kind, error, trace):
+        try:
+            if kind is None:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"DROP TABLE {self.TABLE}")
+        finally:
+            self._atomic.__exit__(kind, error, trace)  # on an error, rolls the table back
+
+    def add(self, identity: str, index: int, shown: str, spec: UserSpec | None) -> None:
+        """``spec``: the user when valid (its stored address and role), else None."""
+        email, role = (spec.email, spec.role) if spec is not None else (None, None)
+        self._rows.append((identity, index, shown, email, role))
+        if len(self._rows) >= self.FLUSH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            insert_rows(self.TABLE, ("identity", "place", "shown", "email", "role"), self._rows)
+            self._rows = []
+
+    def repeats(self) -> list[tuple[int, str, int]]:
+        """(index, address as written, index of its first appearance) of every user
+        whose address an earlier user of the file already has, in the file's order."""
+        self._flush()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT seen.place, seen.shown, firsts.first FROM import_access_seen_emails seen "
+                "JOIN (SELECT identity, MIN(place) AS first FROM import_access_seen_emails "
+                "GROUP BY identity HAVING COUNT(*) > 1) firsts "
+                "ON firsts.identity = seen.identity "
+                "WHERE seen.place > firsts.first ORDER BY seen.place"
+            )
+            return cursor.fetchall()
+
+    def administrators(self) -> list[tuple[str, str, int]]:
+        """The file's valid users who are active administrators now, as (stored address,
+        role in the file, index), in the file's order; empty when some active
+        administrator is not among them (that one stays). Asked only of a file with no
+        active administrator of its own, so it costs nothing in the usual case."""
+        self._flush()
+        User = get_user_model()
+        users = connection.ops.quote_name(User._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE INDEX {self.TABLE}_email ON {self.TABLE} (email)")
+            cursor.execute(
+                f"SELECT 1 FROM {users} u WHERE u.role = %s AND u.is_active AND NOT EXISTS "  # noqa: S608 (quoted name)
+                f"(SELECT 1 FROM {self.TABLE} seen WHERE seen.email = u.email)",
+                [Role.ADMINISTRATOR.value],
+            )
+            if cursor.fetchone() is not None:
+                return []
+            cursor.execute(
+                f"SELECT seen.email, seen.role, seen.place FROM {self.TABLE} seen "  # noqa: S608 (quoted name)
+                f"JOIN {users} u ON u.email = seen.email "
+                "WHERE u.role = %s AND u.is_active ORDER BY seen.place",
+                [Role.ADMINISTRATOR.value],
+            )
+            return cursor.fetchall()
 
 
 class Validator:
@@ -416,8 +506,9 @@ class Validator:
                 self.group_specs.append(GroupSpec(place, name, defaults, rules))
 
     def start_users(self) -> None:
-        self._emails: dict[str, int] = {}  # identity key -> first index
-        self._administrators_in_file: dict[str, tuple[str, str]] = {}  # email -> place, role
+        # The file's users who are active administrators now (email -> place, role),
+        # asked of the database only when no user of the file is an active administrator.
+        self._administrators_in_file: dict[str, tuple[str, str]] = {}
         self._file_has_administrator = False
         self.user_count = 0
 
@@ -426,23 +517,26 @@ class Validator:
             self._where = (_USERS, 1, -1)
             self.list(value, "users")
             return
-        for index, item in enumerate(value):
-            # E-mails are compared by identity, like the login does (accounts.identity).
-            email = item.get("email") if isinstance(item, dict) else None
-            if isinstance(email, str) and (folded := identity_key(email)):
-                first = self._emails.setdefault(folded, index)
-                if first != index:
-                    self._where = (_USERS, 0, index)
-                    self.error(
-                        f"users[{index}].email",
-                        f"'{item['email'].strip()}' is also users[{first}].email; "
-                        "each appears once",
-                    )
-            self._where = (_USERS, 1, index)
-            if (spec := self.user(item, f"users[{index}]")) is not None:
-                self._note_administrator(spec)
-            self.user_count += 1
-            tick()
+        with SeenEmails() as seen:
+            for index, item in enumerate(value):
+                # E-mails are compared by identity, like the login does (accounts.identity).
+                self._where = (_USERS, 1, index)
+                if (spec := self.user(item, f"users[{index}]")) is not None:
+                    self._note_administrator(spec)
+                email = item.get("email") if isinstance(item, dict) else None
+                if isinstance(email, str) and (folded := identity_key(email)):
+                    seen.add(folded, index, email.strip(), spec)
+                self.user_count += 1
+                tick()
+            for index, shown, first in seen.repeats():
+                self._where = (_USERS, 0, index)
+                self.error(
+                    f"users[{index}].email",
+                    f"'{shown}' is also users[{first}].email; each appears once",
+                )
+            if self.facts.active_administrators and not self._file_has_administrator:
+                for email, role, index in seen.administrators():
+                    self._administrators_in_file[email] = (f"users[{index}]", role)
 
     def user(self, item, place) -> UserSpec | None:
         hints = {"password": CREDENTIALS_HINT}
@@ -564,17 +658,14 @@ class Validator:
         return name if self._known("resellers", name, place) else _INVALID
 
     def _note_administrator(self, spec: UserSpec) -> None:
-        if spec.email in self.facts.active_administrators:
-            self._administrators_in_file[spec.email] = (spec.place, spec.role)
         if spec.role == Role.ADMINISTRATOR and spec.active:
             self._file_has_administrator = True
 
     def keeps_an_administrator(self) -> None:
-        current = self.facts.active_administrators
-        if not current:
+        if not self.facts.active_administrators:
             return  # there was none before; the import does not make it worse
-        if self._file_has_administrator or current - set(self._administrators_in_file):
-            return
+        if self._file_has_administrator or not self._administrators_in_file:
+            return  # one in the file, or one not in the file, stays
         for place, role in self._administrators_in_file.values():
             field_name = "role" if role != Role.ADMINISTRATOR else "active"
             self.error(f"{place}.{field_name}", NO_ADMINISTRATOR_LEFT)

@@ -16,12 +16,12 @@ from itertools import islice
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models.functions import Lower
 from django.utils import timezone as django_timezone
 
+from accounts.models import unusable_password
 from controlpanel.audit import log as audit
 from controlpanel.kit.areas import actions_of
-from controlpanel.kit.bulk import insert_values
+from controlpanel.kit.bulk import insert_new, insert_values
 from permissions.user_services import users_bulk_update
 from resellers.models import Reseller
 
@@ -255,12 +255,9 @@ def groups_and_rules_of(user_ids: list[int]):
 
 def _user_states(emails: list[str]) -> dict[str, tuple[int, dict]]:
     """(primary key, current state) of the users with these lower-cased e-mails."""
-    rows = list(
-        get_user_model()
-        .objects.annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=emails)
-        .values(*USER_FIELDS)
-    )
+    # Stored addresses are canonical (ASCII lower case, a constraint of the table), so
+    # the unique index on the column finds them as they are.
+    rows = list(get_user_model().objects.filter(email__in=emails).values(*USER_FIELDS))
     groups_of, rules_of = groups_and_rules_of([row["id"] for row in rows])
     return {
         row["email"].lower(): (
@@ -443,7 +440,7 @@ def _user_values(spec: UserSpec, resellers: dict[str, int]) -> dict:
         "email": spec.email,
         "name": spec.name,
         "role": spec.role,
-        "reseller_id": resellers[spec.reseller.lower()] if spec.reseller is not None else None,
+        "reseller_id": _user_reseller(spec, resellers),
         "timezone": spec.timezone,
         "ip_whitelist": spec.stored_whitelist,
         "shared_ticket": spec.shared_ticket,
@@ -452,41 +449,59 @@ def _user_values(spec: UserSpec, resellers: dict[str, int]) -> dict:
 
 
 def _create_users(items: list[Pending], groups, resellers, batch_size: int) -> None:
-    """New users, a batch at a time: one insert each of users, memberships and rules.
-    ``groups`` and ``resellers`` map lower-cased names to primary keys. The new rows
-    start at access version 1, as if ``permissions.signals`` had bumped them."""
+    """New users, a batch at a time: one insert each of users, memberships and rules
+    (``COPY`` on PostgreSQL, with the new keys drawn from the sequence first, so no model
+    instance is built per user). ``groups`` and ``resellers`` map lower-cased names to
+    primary keys. The new rows start at access version 1, as if ``permissions.signals``
+    had bumped them."""
     User = get_user_model()
     Membership = Group.members.through
+    object_type = User._meta.model_name
     for batch in chunks(items, batch_size):
-        users = []
-        for item in batch:
-            user = User(access_version=1, **_user_values(item.spec, resellers))
-            user.set_unusable_password()  # passwords never come from the file
-            users.append(user)
-        User.objects.bulk_create(users)
-        forget_counts()  # bulk_create sends no post_save
-        memberships = []
-        rules = _RuleChanges()
-        for user, item in zip(users, batch, strict=True):
-            memberships += [(user.pk, groups[name.lower()]) for name in item.spec.groups]
-            rules.sync({}, item.spec.rules, user_id=user.pk)
+        ids = insert_new(
+            User,
+            [
+                {
+                    "access_version": 1,
+                    "password": unusable_password(),  # passwords never come from the file
+                    **_user_values(item.spec, resellers),
+                }
+                for item in batch
+            ],
+        )
+        forget_counts()  # new users change the access review's totals; COPY sends no signal
+        memberships, rules = [], []
+        for user_id, item in zip(ids, batch, strict=True):
+            memberships += [(user_id, groups[name.lower()]) for name in item.spec.groups]
+            rules += [
+                (user_id, rule.area, rule.effect, rule.actions)
+                for rule in sorted(item.spec.rules, key=lambda r: (r.area, r.effect))
+            ]
         # Users created a moment ago, at access version 1 with a fresh random stamp: no
         # cache entry can exist for them, so the guarded querysets' bump of their access
         # version (an UPDATE of every row of the batch, twice) is not needed, and the
-        # memberships go in at COPY speed.
+        # memberships and rules go in at COPY speed.
         insert_values(Membership, ("user_id", "group_id"), memberships)
-        rules.write(new_owners=True)
-        audit.record_many(
-            [
-                _entry(
-                    audit.Action.CREATE,
-                    user,
-                    f"Created user {user.email}.",
+        insert_values(Rule, ("user_id", "area", "effect", "actions"), rules)
+        audit.record_plain(
+            audit.Action.CREATE,
+            actor_label=ACTOR,
+            object_type=object_type,
+            rows=[
+                (
+                    user_id,
+                    # what the entry of a User object would say: its own reseller
+                    _user_reseller(item.spec, resellers),
+                    f"Created user {item.spec.email}.",
                     _new_user_changes(item.spec),
                 )
-                for user, item in zip(users, batch, strict=True)
-            ]
+                for user_id, item in zip(ids, batch, strict=True)
+            ],
         )
+
+
+def _user_reseller(spec: UserSpec, resellers: dict[str, int]) -> int | None:
+    return resellers[spec.reseller.lower()] if spec.reseller is not None else None
 
 
 def _update_users(items: list[Pending], groups, resellers) -> None:
