@@ -113,20 +113,20 @@ class UserAccessPage:
         )
 
 
-def user_access_page(user) -> UserAccessPage:
+def user_access_page(user, *, every_group: bool = True) -> UserAccessPage:
     """Two queries: every group, each marked whether the user is a member (an index probe
     per group), and the rules of the user's groups with their own (none for an
     administrator or inactive user, whom the role decides). The user's groups come from
     the list of every group the page offers, not read again, and their access is resolved
     here rather than from the cache (whose answer carries no explanation and would read
-    the user and their rules again to give one)."""
+    the user and their rules again to give one). Without ``every_group`` (no what-if
+    choices shown) only the user's own groups are read."""
     membership = Group.members.through.objects.filter(group_id=OuterRef("pk"), user_id=user.pk)
     groups, member_ids = [], set()
-    for pk, name, defaults, member in (
-        Group.objects.order_by("name")
-        .annotate(member=Exists(membership))
-        .values_list("id", "name", "defaults", "member")
-    ):
+    listed = Group.objects.order_by("name").annotate(member=Exists(membership))
+    if not every_group:
+        listed = listed.filter(member=True)
+    for pk, name, defaults, member in listed.values_list("id", "name", "defaults", "member"):
         groups.append((pk, name, defaults))
         if member:
             member_ids.add(pk)

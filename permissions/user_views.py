@@ -99,24 +99,28 @@ def _options(choices, selected) -> str:
     return mark_safe(html)  # noqa: S308 (every value and label escaped above)
 
 
-# The group filter's options as last written, and the list of names they were written from
-# (``group_names`` hands out the same list while the groups have not changed).
-_GROUP_OPTIONS: dict[str, object] = {"names": None, "html": ""}
+class _WrittenOptions:
+    """A select's options as last written, and the choices they were written from: the
+    filters' long lists (a thousand groups, hundreds of resellers) change rarely, so they
+    are written again only when their choices differ from the last (compared as lists,
+    which costs far less than escaping each name), the chosen one marked per request."""
 
+    def __init__(self):
+        self.written: tuple[list | None, str] = (None, "")  # replaced whole: thread-safe
 
-def _group_options(selected) -> str:
-    """The group filter's options, ``selected`` (an id, or "" for any) marked: written once
-    per change of the groups, not per request (a thousand escaped names)."""
-    names = group_names()
-    if _GROUP_OPTIONS["names"] is not names:
-        _GROUP_OPTIONS["html"] = _options([("", "Any group"), *names], None)
-        _GROUP_OPTIONS["names"] = names
-    value = escape(str(selected))
-    return mark_safe(  # noqa: S308 (written by _options, the value escaped)
-        str(_GROUP_OPTIONS["html"]).replace(
-            f'<option value="{value}">', f'<option value="{value}" selected>', 1
+    def __call__(self, choices: list, selected) -> str:
+        last, html = self.written
+        if choices != last:
+            html = _options(choices, None)
+            self.written = (choices, html)
+        value = escape(str(selected))
+        return mark_safe(  # noqa: S308 (written by _options, the value escaped)
+            html.replace(f'<option value="{value}">', f'<option value="{value}" selected>', 1)
         )
-    )
+
+
+_group_options = _WrittenOptions()
+_reseller_options = _WrittenOptions()
 
 
 @requires("user", "read")
@@ -149,8 +153,12 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
             "options": {
                 "role": _options(filters.fields["role"].choices, current.get("role", "")),
                 "status": _options(filters.fields["status"].choices, current.get("status", "")),
-                "group": _group_options(current.get("group", "")),
-                "reseller": _options(filters.reseller_choices, current.get("reseller", "")),
+                "group": _group_options(
+                    [("", "Any group"), *group_names()], current.get("group", "")
+                ),
+                "reseller": _reseller_options(
+                    filters.reseller_choices, current.get("reseller", "")
+                ),
             },
             "filtered": any(applied[name] for name in ("role", "status", "group", "reseller")),
             "headers": _sort_headers(filters, sort),
@@ -449,7 +457,11 @@ def _checkboxes(name: str, choices, checked) -> str:
 def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The effective-permission grid, and a what-if grid for another set of groups."""
     target = _target(request, pk)
-    page = user_access_page(target)
+    # The what-if chooser lists every group (a thousand checkboxes, most of the page): it
+    # is written when asked for ("Choose groups to try…", or a what-if shown), not on
+    # every visit to the grid; then only the user's own groups are read.
+    choosing = "what_if" in request.GET or "try" in request.GET
+    page = user_access_page(target, every_group=choosing)
     choices = page.choices
     current_groups = [(pk, name) for pk, name in choices if pk in page.member_ids]
     grid = permission_grid(page.access)
@@ -470,10 +482,6 @@ def user_access_view(request: HttpRequest, pk: int) -> HttpResponse:
             }
     else:
         form = WhatIfForm()
-    # The what-if chooser lists every group (a thousand checkboxes, most of the page): it
-    # is written when asked for ("Choose groups to try…", or a what-if shown), not on
-    # every visit to the grid.
-    choosing = "what_if" in request.GET or "try" in request.GET
     return render(
         request,
         "settings/user_access.html",
