@@ -25,7 +25,8 @@ def group_rows(groups: Iterable[Group]) -> SafeString:
     carries ``rule_count``, ``allow_count`` and ``member_count``)."""
     detail = row_url("group-detail")
     rows = []
-    for group in groups:
+    # a paginator's Page iterates through Sequence.__getitem__, item by item: its list
+    for group in list(getattr(groups, "object_list", groups)):
         if group.allow_count:
             defaults = _GRANULAR
         else:
