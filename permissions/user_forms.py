@@ -15,7 +15,7 @@ from accounts.identity import canonical_email
 from accounts.ipwhitelist import ip_allowed, parse_whitelist, stored_whitelist, typed_entries
 from accounts.models import Role, User
 from accounts.timezones import validate_timezone
-from controlpanel.kit.forms import VersionField
+from controlpanel.kit.forms import KeysetPageForm, VersionField
 from resellers.models import Reseller
 
 from .checks import groups_beyond_reach
@@ -326,7 +326,7 @@ FILTER_ERRORS = {
 BAD_PAGE_LINK = "This page link is not valid for this sort; the first page is shown instead."
 
 
-class UserListFilterForm(forms.Form):
+class UserListFilterForm(KeysetPageForm):
     """The users list's search, filters and sort, read from the query string (so a list
     can be bookmarked). A value that is not understood is named and ignored; the others
     still apply."""
@@ -339,15 +339,9 @@ class UserListFilterForm(forms.Form):
     # ChoiceField's choices were normalised twice a request (field and widget).
     reseller = forms.CharField(label="Reseller", required=False, max_length=40)
     sort = forms.ChoiceField(label="Sort", required=False)
-    # The page: the rows after or before a boundary row (``KeysetPage``'s cursors), or the
-    # last page; none of them: the first page.
-    after = forms.CharField(
-        label="Page", required=False, max_length=400, error_messages={"max_length": BAD_PAGE_LINK}
-    )
-    before = forms.CharField(
-        label="Page", required=False, max_length=400, error_messages={"max_length": BAD_PAGE_LINK}
-    )
-    last = forms.BooleanField(label="Page", required=False)
+    # The page (after, before, last: KeysetPageForm's), its cursors those of the sort's order.
+    bad_page_link = BAD_PAGE_LINK
+    field_order = ("q", "role", "status", "group", "reseller", "sort", "after", "before", "last")
 
     def __init__(self, data, *, actor):
         super().__init__(data)
@@ -400,18 +394,10 @@ class UserListFilterForm(forms.Form):
             raise forms.ValidationError(FILTER_ERRORS["group"], params={"value": value})
         return group
 
-    def clean(self):
+    def seek_for(self, cleaned: dict):
         """A cursor must be one the list's sort writes (a link from another sort, or
         edited by hand, is named and the first page shown)."""
-        cleaned = super().clean()
-        seek = SORTS[cleaned.get("sort") or DEFAULT_SORT]
-        for name in ("after", "before"):
-            if cleaned.get(name):
-                try:
-                    seek.read_cursor(cleaned[name])
-                except ValueError:
-                    self.add_error(name, BAD_PAGE_LINK)
-        return cleaned
+        return SORTS[cleaned.get("sort") or DEFAULT_SORT]
 
     def applied(self) -> dict:
         """The values to list by: each valid one, the default for each that is not."""
@@ -425,16 +411,6 @@ class UserListFilterForm(forms.Form):
             "group": data.get("group"),
             "reseller": self.resellers.get(reseller, reseller) if reseller else None,
             "sort": data.get("sort") or DEFAULT_SORT,
-        }
-
-    def page(self) -> dict:
-        """Which page to show: ``after``, ``before`` (cursors) and ``last``."""
-        self.is_valid()
-        data = self.cleaned_data
-        return {
-            "after": data.get("after") or "",
-            "before": "" if data.get("after") else data.get("before") or "",
-            "last": bool(data.get("last")) and not (data.get("after") or data.get("before")),
         }
 
     def query(self, **changes) -> dict:

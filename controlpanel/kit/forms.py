@@ -79,26 +79,34 @@ BAD_PAGE_LINK = "This page link is not valid; the first page is shown instead."
 class KeysetPageForm(forms.Form):
     """Which page of a keyset-paged list (``controlpanel.kit.keyset``) the query string
     asks for: the rows after or before a cursor, or the last page. A cursor the list's
-    order did not write is named among the errors and the first page shown."""
+    order did not write is named among the errors (``bad_page_link``) and the first page
+    shown. A list whose order depends on the other fields (a sort) overrides ``seek_for``."""
 
-    after = forms.CharField(required=False, max_length=400)
-    before = forms.CharField(required=False, max_length=400)
-    last = forms.BooleanField(required=False)
+    bad_page_link = BAD_PAGE_LINK
 
-    def __init__(self, data, *, seek):
-        super().__init__(data)
+    after = forms.CharField(label="Page", required=False, max_length=400)
+    before = forms.CharField(label="Page", required=False, max_length=400)
+    last = forms.BooleanField(label="Page", required=False)
+
+    def __init__(self, data, *, seek=None, **kwargs):
+        super().__init__(data, **kwargs)
         self.seek = seek
         for name in ("after", "before"):
-            self.fields[name].error_messages["max_length"] = BAD_PAGE_LINK
+            self.fields[name].error_messages["max_length"] = self.bad_page_link
+
+    def seek_for(self, cleaned: dict):
+        """The order whose cursors this page's links carry."""
+        return self.seek
 
     def clean(self):
         cleaned = super().clean()
+        seek = self.seek_for(cleaned)
         for name in ("after", "before"):
             if cleaned.get(name):
                 try:
-                    self.seek.read_cursor(cleaned[name])
+                    seek.read_cursor(cleaned[name])
                 except ValueError:
-                    self.add_error(name, BAD_PAGE_LINK)
+                    self.add_error(name, self.bad_page_link)
         return cleaned
 
     def page(self) -> dict:
